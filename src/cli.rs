@@ -1,0 +1,93 @@
+//! The command line, as clap derive types only.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Grade WebAssembly submissions against a course's problem specs.
+///
+/// Student programs are WASI preview 1 command modules that read one JSON object of inputs
+/// on stdin and print one JSON object of outputs. Every test case runs in a fresh sandbox
+/// with limits on instructions, wall time, memory and output.
+#[derive(Debug, Parser)]
+#[command(
+    name = "grader",
+    version,
+    after_help = "\
+Examples:
+  grader list
+  grader show q2.3
+  grader test q2.3 solution.wasm
+  grader test q2.3 solution.wasm --format json
+  grader check
+
+Exit codes: 0 all cases accepted (or specs valid), 1 graded but not all accepted,
+2 usage error, 3 invalid course or problem spec, 4 internal or I/O failure."
+)]
+pub struct Cli {
+    /// The course directory: the one holding grader.toml.
+    #[arg(
+        long,
+        global = true,
+        default_value = ".",
+        value_name = "DIR",
+        env = "GRADER_COURSE"
+    )]
+    pub course: PathBuf,
+
+    /// When to color the human report.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Grade one WebAssembly module against one problem.
+    Test {
+        /// The problem id, e.g. q2.3.
+        problem: String,
+        /// The student's module (.wasm).
+        submission: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Check grader.toml and every problem spec; exit 3 if anything is wrong.
+    Check,
+    /// List the problems: id, title, kind, points and number of cases.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Show a problem's statement, its input/output contract and its sample cases.
+    Show {
+        /// The problem id, e.g. q2.3.
+        problem: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

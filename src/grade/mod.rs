@@ -1,0 +1,329 @@
+//! Verdicts and scores: runs each case of a problem in the sandbox, compares, and decides.
+//! What a student may see of a hidden case is decided here, once, for every report format.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::compare::{self, Comparison, Mismatch};
+use crate::sandbox::{Execution, Limits, Outcome, Program, Sandbox, TrapKind};
+use crate::spec::{Problem, TestCase, Visibility};
+
+/// The contract's verdicts (§3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Accepted,
+    WrongAnswer,
+    InvalidOutput,
+    RuntimeError,
+    TimeLimitExceeded,
+    MemoryLimitExceeded,
+    OutputLimitExceeded,
+    InvalidSubmission,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 8] = [
+        Verdict::Accepted,
+        Verdict::WrongAnswer,
+        Verdict::InvalidOutput,
+        Verdict::RuntimeError,
+        Verdict::TimeLimitExceeded,
+        Verdict::MemoryLimitExceeded,
+        Verdict::OutputLimitExceeded,
+        Verdict::InvalidSubmission,
+    ];
+
+    /// The name used in JSON and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Accepted => "accepted",
+            Verdict::WrongAnswer => "wrong_answer",
+            Verdict::InvalidOutput => "invalid_output",
+            Verdict::RuntimeError => "runtime_error",
+            Verdict::TimeLimitExceeded => "time_limit_exceeded",
+            Verdict::MemoryLimitExceeded => "memory_limit_exceeded",
+            Verdict::OutputLimitExceeded => "output_limit_exceeded",
+            Verdict::InvalidSubmission => "invalid_submission",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Verdict> {
+        Verdict::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// The result of one test case.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseResult {
+    pub name: String,
+    pub visibility: Visibility,
+    pub verdict: Verdict,
+    pub points: f64,
+    pub max_points: f64,
+    /// What happened, in words; for hidden cases without any of the case's data.
+    pub message: String,
+    /// The first wrong value (visible cases only).
+    pub mismatch: Option<Mismatch>,
+    /// The end of the program's stderr (visible cases only), valid UTF-8.
+    pub stderr: Option<String>,
+    /// Instructions used, in fuel units: identical on every run.
+    pub fuel: u64,
+    pub time_ms: f64,
+}
+
+/// The result of one submission to one problem.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProblemResult {
+    pub problem: String,
+    pub title: String,
+    pub submission: String,
+    pub score: f64,
+    pub max_score: f64,
+    /// Why the module could not be run at all, when it could not.
+    pub invalid_submission: Option<String>,
+    pub cases: Vec<CaseResult>,
+}
+
+impl ProblemResult {
+    pub fn all_accepted(&self) -> bool {
+        self.cases.iter().all(|c| c.verdict == Verdict::Accepted)
+    }
+}
+
+/// Grades `wasm` (the bytes of `submission`) on every case of `problem`.
+pub fn grade(sandbox: &Sandbox, problem: &Problem, submission: &str, wasm: &[u8]) -> ProblemResult {
+    let loaded = sandbox.load(wasm);
+    let cases = problem
+        .cases
+        .iter()
+        .map(|case| match &loaded {
+            Ok(program) => run_case(sandbox, program, problem, case),
+            Err(reason) => CaseResult {
+                name: case.name.clone(),
+                visibility: case.visibility,
+                verdict: Verdict::InvalidSubmission,
+                points: 0.0,
+                max_points: case.points,
+                message: format!("the module {reason}"),
+                mismatch: None,
+                stderr: None,
+                fuel: 0,
+                time_ms: 0.0,
+            },
+        })
+        .collect::<Vec<_>>();
+    ProblemResult {
+        problem: problem.id.clone(),
+        title: problem.title.clone(),
+        submission: submission.to_string(),
+        score: cases.iter().map(|c| c.points).sum(),
+        max_score: problem.max_score(),
+        invalid_submission: loaded.err().map(|e| format!("the module {e}")),
+        cases,
+    }
+}
+
+fn run_case(
+    sandbox: &Sandbox,
+    program: &Program,
+    problem: &Problem,
+    case: &TestCase,
+) -> CaseResult {
+    let stdin = serde_json::to_vec(&case.input).unwrap_or_default();
+    let limits = &problem.limits.run;
+    let exec = sandbox.run(program, &stdin, limits);
+    let visible = case.visibility == Visibility::Sample;
+    let (verdict, message, mismatch) = judge(&exec, problem, case, limits, visible);
+    CaseResult {
+        name: case.name.clone(),
+        visibility: case.visibility,
+        verdict,
+        points: if verdict == Verdict::Accepted {
+            case.points
+        } else {
+            0.0
+        },
+        max_points: case.points,
+        message,
+        mismatch,
+        stderr: (visible && !exec.stderr_tail.is_empty()).then(|| stderr_text(&exec)),
+        fuel: exec.fuel_used,
+        time_ms: exec.wall_time.as_secs_f64() * 1e3,
+    }
+}
+
+/// The verdict for one execution, the message, and the mismatch a student may see.
+fn judge(
+    exec: &Execution,
+    problem: &Problem,
+    case: &TestCase,
+    limits: &Limits,
+    visible: bool,
+) -> (Verdict, String, Option<Mismatch>) {
+    use Verdict::*;
+    let (verdict, message) = match &exec.outcome {
+        Outcome::Exited(0) => {
+            match compare::compare(&problem.outputs, &case.expected, &exec.stdout) {
+                Comparison::Match => (Accepted, "accepted".to_string()),
+                Comparison::Mismatch(m) => {
+                    if visible {
+                        return (
+                            WrongAnswer,
+                            format!("wrong answer: {}", m.describe()),
+                            Some(m),
+                        );
+                    }
+                    let field = m
+                        .path
+                        .split(['[', '.'])
+                        .next()
+                        .unwrap_or(&m.path)
+                        .to_string();
+                    (WrongAnswer, format!("wrong answer in output `{field}`"))
+                }
+                Comparison::Invalid { field, message } => {
+                    if visible {
+                        (InvalidOutput, format!("invalid output: {message}"))
+                    } else {
+                        let what = field.map_or_else(
+                            || "stdout is not exactly one JSON object".to_string(),
+                            |f| format!("output `{f}` is missing or has the wrong type or shape"),
+                        );
+                        (InvalidOutput, format!("invalid output: {what}"))
+                    }
+                }
+            }
+        }
+        Outcome::Exited(code) => (
+            RuntimeError,
+            format!("the program exited with status {code} (expected 0)"),
+        ),
+        Outcome::OutOfFuel => (
+            TimeLimitExceeded,
+            format!(
+                "used its whole instruction budget ({} fuel): an endless loop, or an algorithm too slow",
+                human_count(limits.fuel)
+            ),
+        ),
+        Outcome::WallTimeout => (
+            TimeLimitExceeded,
+            format!(
+                "ran past the wall-clock limit of {}",
+                human_duration(limits.wall)
+            ),
+        ),
+        Outcome::SleptPastLimit { requested } => (
+            TimeLimitExceeded,
+            format!(
+                "slept {} in all, past the wall-clock limit of {} (sleeping counts against it)",
+                human_duration(*requested),
+                human_duration(limits.wall)
+            ),
+        ),
+        Outcome::MemoryLimit { requested } => (
+            MemoryLimitExceeded,
+            format!(
+                "asked for {} of memory; the limit is {}",
+                human_bytes(*requested),
+                human_bytes(limits.memory_bytes)
+            ),
+        ),
+        Outcome::OutputLimit => (
+            OutputLimitExceeded,
+            format!(
+                "wrote more than {} to stdout",
+                human_bytes(limits.stdout_bytes as u64)
+            ),
+        ),
+        Outcome::Trapped { kind, message } => (
+            RuntimeError,
+            match kind {
+                TrapKind::StackOverflow => {
+                    "stack overflow: the call stack is exhausted (unbounded recursion?)".to_string()
+                }
+                TrapKind::Unreachable if visible => {
+                    "the program aborted (a Rust panic or C abort(); see stderr)".to_string()
+                }
+                TrapKind::Unreachable => {
+                    "the program aborted (a Rust panic or C abort())".to_string()
+                }
+                TrapKind::Other => format!("the program crashed: {message}"),
+            },
+        ),
+    };
+    (verdict, message, None)
+}
+
+fn stderr_text(exec: &Execution) -> String {
+    let text = String::from_utf8_lossy(&exec.stderr_tail);
+    // A cut may fall inside a multi-byte character: drop the replacement it leaves.
+    let text = if exec.stderr_truncated {
+        format!("…{}", text.trim_start_matches('\u{FFFD}'))
+    } else {
+        text.into_owned()
+    };
+    text.trim_end().to_string()
+}
+
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 || value.fract() == 0.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn human_count(n: u64) -> String {
+    if n >= 1_000_000_000 && n % 100_000_000 == 0 {
+        format!("{}e9", n as f64 / 1e9)
+    } else if n >= 1_000_000 && n % 100_000 == 0 {
+        format!("{}e6", n as f64 / 1e6)
+    } else {
+        n.to_string()
+    }
+}
+
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 1.0 {
+        format!("{} s", (s * 1000.0).round() / 1000.0)
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_names_round_trip() {
+        for v in Verdict::ALL {
+            assert_eq!(Verdict::parse(v.as_str()), Some(v));
+            assert_eq!(
+                serde_json::to_value(v).ok(),
+                Some(serde_json::Value::String(v.as_str().into()))
+            );
+        }
+    }
+
+    #[test]
+    fn sizes_and_durations_read_naturally() {
+        assert_eq!(human_bytes(256 << 20), "256 MiB");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_duration(Duration::from_secs(3600)), "3600 s");
+        assert_eq!(human_duration(Duration::from_millis(250)), "250 ms");
+        assert_eq!(human_count(2_000_000_000), "2e9");
+    }
+}

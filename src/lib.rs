@@ -1,0 +1,22 @@
+//! `grader`: grades students' WebAssembly programs against problem specs.
+//!
+//! The pipeline runs one way:
+//!
+//! ```text
+//! spec (problems/*) ─▶ sandbox (wasmtime) ─▶ compare (tolerances) ─▶ grade (verdicts) ─▶ report
+//! ```
+//!
+//! - [`spec`] loads `grader.toml` and the problem specs and checks them.
+//! - [`sandbox`] runs one module on one input under limits; it knows nothing of specs.
+//! - [`compare`] reads JSON output against typed, toleranced expectations; nothing of wasm.
+//! - [`grade`] turns executions into verdicts and scores, and hides hidden data.
+//! - [`report`] renders results for people and programs.
+//! - [`app`] wires the commands of [`cli`] to the pipeline.
+
+pub mod app;
+pub mod cli;
+pub mod compare;
+pub mod grade;
+pub mod report;
+pub mod sandbox;
+pub mod spec;

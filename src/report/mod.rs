@@ -1,0 +1,142 @@
+//! Renders grading results: a colored report for people and JSON for programs. Reads only
+//! the result model of `grade`; hidden data never reaches it.
+
+use std::fmt::Write as _;
+
+use colored::Colorize;
+
+use crate::grade::{CaseResult, ProblemResult, Verdict};
+use crate::spec::Visibility;
+
+/// The machine-readable report: the result model as JSON, one object per problem.
+pub fn json(result: &ProblemResult) -> String {
+    serde_json::to_string_pretty(result).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+fn verdict_words(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Accepted => "accepted",
+        Verdict::WrongAnswer => "wrong answer",
+        Verdict::InvalidOutput => "invalid output",
+        Verdict::RuntimeError => "runtime error",
+        Verdict::TimeLimitExceeded => "time limit exceeded",
+        Verdict::MemoryLimitExceeded => "memory limit exceeded",
+        Verdict::OutputLimitExceeded => "output limit exceeded",
+        Verdict::InvalidSubmission => "invalid submission",
+    }
+}
+
+/// Points without a useless `.0`.
+pub fn points(p: f64) -> String {
+    if p.fract() == 0.0 {
+        format!("{p:.0}")
+    } else {
+        format!("{p}")
+    }
+}
+
+/// The report for people. Colors follow the `colored` crate's global switch.
+pub fn human(result: &ProblemResult) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} — {}",
+        result.problem.bold(),
+        result.title,
+        result.submission.dimmed()
+    );
+    if let Some(reason) = &result.invalid_submission {
+        let _ = writeln!(out, "  {} {}", "invalid submission:".red().bold(), reason);
+    }
+    let name_width = result
+        .cases
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for case in &result.cases {
+        if result.invalid_submission.is_some() {
+            let _ = writeln!(
+                out,
+                "  {} {:<name_width$}  {:<6}  {}/{}",
+                "✗".red(),
+                case.name,
+                case.visibility.as_str(),
+                points(case.points),
+                points(case.max_points)
+            );
+            continue;
+        }
+        case_line(&mut out, case, name_width);
+    }
+    let accepted = result
+        .cases
+        .iter()
+        .filter(|c| c.verdict == Verdict::Accepted)
+        .count();
+    let summary = format!(
+        "score {}/{}  ({accepted} of {} cases accepted)",
+        points(result.score),
+        points(result.max_score),
+        result.cases.len()
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        if result.all_accepted() {
+            summary.green().bold()
+        } else {
+            summary.yellow().bold()
+        }
+    );
+    out
+}
+
+fn case_line(out: &mut String, case: &CaseResult, name_width: usize) {
+    let accepted = case.verdict == Verdict::Accepted;
+    let mark = if accepted { "✓".green() } else { "✗".red() };
+    let verdict = verdict_words(case.verdict);
+    let verdict = if accepted {
+        verdict.green()
+    } else {
+        verdict.red()
+    };
+    let _ = writeln!(
+        out,
+        "  {mark} {:<name_width$}  {:<6}  {:>5}  {:<21}  {}",
+        case.name,
+        case.visibility.as_str(),
+        format!("{}/{}", points(case.points), points(case.max_points)),
+        verdict,
+        format!("{:.1} ms", case.time_ms).dimmed(),
+    );
+    if !accepted {
+        let _ = writeln!(out, "      {}", case.message);
+    }
+    if let (Some(stderr), false) = (&case.stderr, accepted) {
+        if case.visibility == Visibility::Sample {
+            let _ = writeln!(out, "      {}", "stderr:".dimmed());
+            for line in stderr
+                .lines()
+                .rev()
+                .take(12)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+            {
+                let _ = writeln!(out, "        {}", line.dimmed());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_drop_useless_decimals() {
+        assert_eq!(points(3.0), "3");
+        assert_eq!(points(0.5), "0.5");
+    }
+}

@@ -1,0 +1,752 @@
+//! WASI preview 1 for graded programs: stdin from memory, stdout and stderr captured, and
+//! nothing else — no files, no environment, one argument, virtual clocks, seeded randomness.
+//!
+//! Written here rather than taken from `wasmtime-wasi` because grading needs what a general
+//! WASI host does not do: a stdout cap that stops the guest at once (the first limit hit is
+//! the verdict), sleeps that advance a virtual clock instantly (a guest that sleeps an hour
+//! costs nothing and is judged at once), and no filesystem code linked in at all. Every
+//! preview 1 function is defined, so programs whose standard library imports the filesystem
+//! still link; those calls fail with `EBADF` as they would with no preopened directory.
+
+use std::time::Duration;
+
+use wasmtime::{Caller, Engine, Extern, Linker, ResourceLimiter};
+
+use super::Limits;
+
+const MODULE: &str = "wasi_snapshot_preview1";
+
+// errno values of WASI preview 1.
+const SUCCESS: i32 = 0;
+const EBADF: i32 = 8;
+const EFAULT: i32 = 21;
+const EINVAL: i32 = 28;
+const ENOSYS: i32 = 52;
+const ESPIPE: i32 = 70;
+
+/// The wall clock reads 2024-01-01T00:00:00Z plus the virtual time of the run.
+const EPOCH_NS: u64 = 1_704_067_200 * 1_000_000_000;
+/// Each clock read moves virtual time on by this much, so busy-waiting loops end.
+const CLOCK_STEP_NS: u64 = 1_000;
+const ARGV0: &[u8] = b"main\0";
+
+/// Why the host stopped the guest (carried inside a `wasmtime::Error`).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Stop {
+    #[error("the program exited with status {0}")]
+    Exit(i32),
+    #[error("the program wrote more to stdout than the limit")]
+    OutputLimit,
+    #[error("the program slept for {0:?}, past its wall-clock limit")]
+    SleptPastLimit(Duration),
+    #[error("the program asked for {0} bytes of memory, past its limit")]
+    MemoryLimit(u64),
+}
+
+/// Everything one execution's WASI functions read and write.
+pub(super) struct GuestState {
+    stdin: Vec<u8>,
+    stdin_pos: usize,
+    pub(super) stdout: Vec<u8>,
+    stdout_cap: usize,
+    pub(super) stderr: Tail,
+    clock_ns: u64,
+    slept: Duration,
+    wall: Duration,
+    rng: u64,
+    pub(super) memory: MemoryLimiter,
+}
+
+impl GuestState {
+    pub(super) fn new(stdin: Vec<u8>, limits: &Limits) -> Self {
+        Self {
+            stdin,
+            stdin_pos: 0,
+            stdout: Vec::new(),
+            stdout_cap: limits.stdout_bytes,
+            stderr: Tail::new(limits.stderr_bytes),
+            clock_ns: 0,
+            slept: Duration::ZERO,
+            wall: limits.wall,
+            rng: 0x9E37_79B9_7F4A_7C15,
+            memory: MemoryLimiter {
+                cap: limits.memory_bytes,
+                used: 0,
+                refused: None,
+            },
+        }
+    }
+
+    fn now(&mut self, clock_id: i32) -> Option<u64> {
+        self.clock_ns += CLOCK_STEP_NS;
+        match clock_id {
+            0 => Some(EPOCH_NS + self.clock_ns),
+            // Monotonic, process and thread CPU time all read the virtual clock.
+            1..=3 => Some(self.clock_ns),
+            _ => None,
+        }
+    }
+
+    /// splitmix64: the same bytes on every run.
+    fn next_random(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// The last `cap` bytes written to a stream.
+pub(super) struct Tail {
+    bytes: Vec<u8>,
+    cap: usize,
+    dropped: bool,
+}
+
+impl Tail {
+    fn new(cap: usize) -> Self {
+        Self {
+            bytes: Vec::new(),
+            cap,
+            dropped: false,
+        }
+    }
+
+    fn push(&mut self, data: &[u8]) {
+        self.bytes.extend_from_slice(data);
+        // Trim in batches so that a flood of small writes stays linear.
+        if self.bytes.len() > self.cap.saturating_mul(2).max(4096) {
+            let excess = self.bytes.len() - self.cap;
+            self.bytes.drain(..excess);
+            self.dropped = true;
+        }
+    }
+
+    pub(super) fn into_tail(mut self) -> (Vec<u8>, bool) {
+        if self.bytes.len() > self.cap {
+            let excess = self.bytes.len() - self.cap;
+            self.bytes.drain(..excess);
+            self.dropped = true;
+        }
+        (self.bytes, self.dropped)
+    }
+}
+
+/// Caps linear memory and remembers the request that went past the cap.
+pub(super) struct MemoryLimiter {
+    cap: u64,
+    used: u64,
+    pub(super) refused: Option<u64>,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let wanted = self.used - (current as u64).min(self.used) + desired as u64;
+        if wanted > self.cap {
+            self.refused = Some(wanted);
+            // Trap at once rather than let `memory.grow` return -1: the Rust allocator
+            // would abort with a bare `unreachable`, and a refusal is the verdict anyway.
+            return Err(wasmtime::Error::new(Stop::MemoryLimit(wanted)));
+        }
+        self.used = wanted;
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1 << 20)
+    }
+
+    fn instances(&self) -> usize {
+        1
+    }
+
+    fn memories(&self) -> usize {
+        4
+    }
+
+    fn tables(&self) -> usize {
+        16
+    }
+}
+
+/// Whether `module::name` is an import this host defines.
+pub(super) fn provides(module: &str, name: &str) -> bool {
+    module == MODULE && FUNCTIONS.contains(&name)
+}
+
+const FUNCTIONS: &[&str] = &[
+    "args_get",
+    "args_sizes_get",
+    "environ_get",
+    "environ_sizes_get",
+    "clock_res_get",
+    "clock_time_get",
+    "fd_advise",
+    "fd_allocate",
+    "fd_close",
+    "fd_datasync",
+    "fd_fdstat_get",
+    "fd_fdstat_set_flags",
+    "fd_fdstat_set_rights",
+    "fd_filestat_get",
+    "fd_filestat_set_size",
+    "fd_filestat_set_times",
+    "fd_pread",
+    "fd_prestat_get",
+    "fd_prestat_dir_name",
+    "fd_pwrite",
+    "fd_read",
+    "fd_readdir",
+    "fd_renumber",
+    "fd_seek",
+    "fd_sync",
+    "fd_tell",
+    "fd_write",
+    "path_create_directory",
+    "path_filestat_get",
+    "path_filestat_set_times",
+    "path_link",
+    "path_open",
+    "path_readlink",
+    "path_remove_directory",
+    "path_rename",
+    "path_symlink",
+    "path_unlink_file",
+    "poll_oneoff",
+    "proc_exit",
+    "proc_raise",
+    "random_get",
+    "sched_yield",
+    "sock_accept",
+    "sock_recv",
+    "sock_send",
+    "sock_shutdown",
+];
+
+type Ctx<'a> = Caller<'a, GuestState>;
+
+/// A guest pointer or length that does not fit in its memory.
+struct Fault;
+
+impl From<Fault> for i32 {
+    fn from(_: Fault) -> i32 {
+        EFAULT
+    }
+}
+
+fn range(mem: &[u8], ptr: i32, len: usize) -> Result<std::ops::Range<usize>, Fault> {
+    let start = ptr as u32 as usize;
+    let end = start.checked_add(len).ok_or(Fault)?;
+    if end > mem.len() {
+        return Err(Fault);
+    }
+    Ok(start..end)
+}
+
+fn read_u32(mem: &[u8], ptr: i32) -> Result<u32, Fault> {
+    let r = range(mem, ptr, 4)?;
+    let mut b = [0; 4];
+    b.copy_from_slice(&mem[r]);
+    Ok(u32::from_le_bytes(b))
+}
+
+fn read_u64(mem: &[u8], ptr: i32) -> Result<u64, Fault> {
+    let r = range(mem, ptr, 8)?;
+    let mut b = [0; 8];
+    b.copy_from_slice(&mem[r]);
+    Ok(u64::from_le_bytes(b))
+}
+
+fn write(mem: &mut [u8], ptr: i32, bytes: &[u8]) -> Result<(), Fault> {
+    let r = range(mem, ptr, bytes.len())?;
+    mem[r].copy_from_slice(bytes);
+    Ok(())
+}
+
+/// The `(buf, len)` pairs of an iovec array.
+fn iovecs(mem: &[u8], iovs: i32, count: i32) -> Result<Vec<(i32, usize)>, Fault> {
+    let count = count as u32 as usize;
+    range(mem, iovs, count.checked_mul(8).ok_or(Fault)?)?;
+    (0..count)
+        .map(|i| {
+            let at = iovs.wrapping_add((i * 8) as i32);
+            let buf = read_u32(mem, at)? as i32;
+            let len = read_u32(mem, at.wrapping_add(4))? as usize;
+            range(mem, buf, len)?;
+            Ok((buf, len))
+        })
+        .collect()
+}
+
+/// Runs `f` on the guest's memory and state; a guest without a `memory` export gets EFAULT.
+fn with_memory<R>(
+    caller: &mut Ctx<'_>,
+    f: impl FnOnce(&mut [u8], &mut GuestState) -> wasmtime::Result<R>,
+    no_memory: R,
+) -> wasmtime::Result<R> {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(memory)) => {
+            let (mem, state) = memory.data_and_store_mut(caller);
+            f(mem, state)
+        }
+        _ => Ok(no_memory),
+    }
+}
+
+fn errno(result: Result<(), Fault>) -> wasmtime::Result<i32> {
+    Ok(result.map_or_else(i32::from, |()| SUCCESS))
+}
+
+fn is_stdio(fd: i32) -> bool {
+    (0..=2).contains(&fd)
+}
+
+pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
+    let mut l = Linker::new(engine);
+
+    l.func_wrap(
+        MODULE,
+        "args_sizes_get",
+        |mut c: Ctx<'_>, argc: i32, size: i32| {
+            with_memory(
+                &mut c,
+                |mem, _| {
+                    errno(
+                        write(mem, argc, &1u32.to_le_bytes())
+                            .and_then(|()| write(mem, size, &(ARGV0.len() as u32).to_le_bytes())),
+                    )
+                },
+                EFAULT,
+            )
+        },
+    )?;
+    l.func_wrap(MODULE, "args_get", |mut c: Ctx<'_>, argv: i32, buf: i32| {
+        with_memory(
+            &mut c,
+            |mem, _| {
+                errno(
+                    write(mem, argv, &(buf as u32).to_le_bytes())
+                        .and_then(|()| write(mem, buf, ARGV0)),
+                )
+            },
+            EFAULT,
+        )
+    })?;
+    l.func_wrap(
+        MODULE,
+        "environ_sizes_get",
+        |mut c: Ctx<'_>, count: i32, size: i32| {
+            with_memory(
+                &mut c,
+                |mem, _| errno(write(mem, count, &[0; 4]).and_then(|()| write(mem, size, &[0; 4]))),
+                EFAULT,
+            )
+        },
+    )?;
+    l.func_wrap(MODULE, "environ_get", |_: i32, _: i32| SUCCESS)?;
+
+    l.func_wrap(
+        MODULE,
+        "clock_res_get",
+        |mut c: Ctx<'_>, id: i32, res: i32| {
+            with_memory(
+                &mut c,
+                |mem, _| {
+                    if !(0..=3).contains(&id) {
+                        return Ok(EINVAL);
+                    }
+                    errno(write(mem, res, &CLOCK_STEP_NS.to_le_bytes()))
+                },
+                EFAULT,
+            )
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "clock_time_get",
+        |mut c: Ctx<'_>, id: i32, _precision: i64, out: i32| {
+            with_memory(
+                &mut c,
+                |mem, state| match state.now(id) {
+                    Some(t) => errno(write(mem, out, &t.to_le_bytes())),
+                    None => Ok(EINVAL),
+                },
+                EFAULT,
+            )
+        },
+    )?;
+
+    l.func_wrap(
+        MODULE,
+        "fd_write",
+        |mut c: Ctx<'_>, fd: i32, iovs: i32, count: i32, written: i32| {
+            with_memory(
+                &mut c,
+                |mem, state| fd_write(mem, state, fd, iovs, count, written),
+                EFAULT,
+            )
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_read",
+        |mut c: Ctx<'_>, fd: i32, iovs: i32, count: i32, read: i32| {
+            with_memory(
+                &mut c,
+                |mem, state| fd_read(mem, state, fd, iovs, count, read),
+                EFAULT,
+            )
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_fdstat_get",
+        |mut c: Ctx<'_>, fd: i32, out: i32| {
+            with_memory(
+                &mut c,
+                |mem, _| {
+                    if !is_stdio(fd) {
+                        return Ok(EBADF);
+                    }
+                    // A character device with seek rights: not a tty, so C's stdio buffers fully.
+                    let mut stat = [0u8; 24];
+                    stat[0] = 2;
+                    stat[8..16].copy_from_slice(&0x1FFF_FFFFu64.to_le_bytes());
+                    errno(write(mem, out, &stat))
+                },
+                EFAULT,
+            )
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_filestat_get",
+        |mut c: Ctx<'_>, fd: i32, out: i32| {
+            with_memory(
+                &mut c,
+                |mem, _| {
+                    if !is_stdio(fd) {
+                        return Ok(EBADF);
+                    }
+                    let mut stat = [0u8; 64];
+                    stat[16] = 2;
+                    errno(write(mem, out, &stat))
+                },
+                EFAULT,
+            )
+        },
+    )?;
+    l.func_wrap(MODULE, "fd_close", |fd: i32| {
+        if is_stdio(fd) { SUCCESS } else { EBADF }
+    })?;
+    l.func_wrap(
+        MODULE,
+        "fd_seek",
+        |fd: i32, _: i64, _: i32, _: i32| {
+            if is_stdio(fd) { ESPIPE } else { EBADF }
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_tell",
+        |fd: i32, _: i32| {
+            if is_stdio(fd) { ESPIPE } else { EBADF }
+        },
+    )?;
+    l.func_wrap(MODULE, "fd_fdstat_set_flags", |fd: i32, _: i32| {
+        if is_stdio(fd) { SUCCESS } else { EBADF }
+    })?;
+    l.func_wrap(MODULE, "fd_sync", |fd: i32| {
+        if is_stdio(fd) { SUCCESS } else { EBADF }
+    })?;
+    l.func_wrap(MODULE, "fd_datasync", |fd: i32| {
+        if is_stdio(fd) { SUCCESS } else { EBADF }
+    })?;
+
+    l.func_wrap(
+        MODULE,
+        "poll_oneoff",
+        |mut c: Ctx<'_>, subs: i32, events: i32, count: i32, nevents: i32| {
+            with_memory(
+                &mut c,
+                |mem, state| poll_oneoff(mem, state, subs, events, count, nevents),
+                EFAULT,
+            )
+        },
+    )?;
+    l.func_wrap(MODULE, "proc_exit", |code: i32| -> wasmtime::Result<()> {
+        Err(wasmtime::Error::new(Stop::Exit(code)))
+    })?;
+    l.func_wrap(MODULE, "proc_raise", |_: i32| ENOSYS)?;
+    l.func_wrap(MODULE, "sched_yield", || SUCCESS)?;
+    l.func_wrap(
+        MODULE,
+        "random_get",
+        |mut c: Ctx<'_>, buf: i32, len: i32| {
+            with_memory(
+                &mut c,
+                |mem, state| {
+                    let r = match range(mem, buf, len as u32 as usize) {
+                        Ok(r) => r,
+                        Err(f) => return Ok(i32::from(f)),
+                    };
+                    for chunk in mem[r].chunks_mut(8) {
+                        let word = state.next_random().to_le_bytes();
+                        chunk.copy_from_slice(&word[..chunk.len()]);
+                    }
+                    Ok(SUCCESS)
+                },
+                EFAULT,
+            )
+        },
+    )?;
+
+    // No file descriptor but stdio exists, and none is a directory or a socket: everything
+    // below fails as it would in a process with no preopened directory.
+    l.func_wrap(MODULE, "fd_prestat_get", |_: i32, _: i32| EBADF)?;
+    l.func_wrap(MODULE, "fd_prestat_dir_name", |_: i32, _: i32, _: i32| {
+        EBADF
+    })?;
+    l.func_wrap(MODULE, "fd_advise", |_: i32, _: i64, _: i64, _: i32| EBADF)?;
+    l.func_wrap(MODULE, "fd_allocate", |_: i32, _: i64, _: i64| EBADF)?;
+    l.func_wrap(MODULE, "fd_fdstat_set_rights", |_: i32, _: i64, _: i64| {
+        EBADF
+    })?;
+    l.func_wrap(MODULE, "fd_filestat_set_size", |_: i32, _: i64| EBADF)?;
+    l.func_wrap(
+        MODULE,
+        "fd_filestat_set_times",
+        |_: i32, _: i64, _: i64, _: i32| EBADF,
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_pread",
+        |_: i32, _: i32, _: i32, _: i64, _: i32| EBADF,
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_pwrite",
+        |_: i32, _: i32, _: i32, _: i64, _: i32| EBADF,
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_readdir",
+        |_: i32, _: i32, _: i32, _: i64, _: i32| EBADF,
+    )?;
+    l.func_wrap(MODULE, "fd_renumber", |_: i32, _: i32| EBADF)?;
+    l.func_wrap(MODULE, "path_create_directory", |_: i32, _: i32, _: i32| {
+        EBADF
+    })?;
+    l.func_wrap(
+        MODULE,
+        "path_filestat_get",
+        |_: i32, _: i32, _: i32, _: i32, _: i32| EBADF,
+    )?;
+    l.func_wrap(
+        MODULE,
+        "path_filestat_set_times",
+        |_: i32, _: i32, _: i32, _: i32, _: i64, _: i64, _: i32| EBADF,
+    )?;
+    l.func_wrap(
+        MODULE,
+        "path_link",
+        |_: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32| EBADF,
+    )?;
+    l.func_wrap(
+        MODULE,
+        "path_open",
+        |_: i32, _: i32, _: i32, _: i32, _: i32, _: i64, _: i64, _: i32, _: i32| EBADF,
+    )?;
+    l.func_wrap(
+        MODULE,
+        "path_readlink",
+        |_: i32, _: i32, _: i32, _: i32, _: i32, _: i32| EBADF,
+    )?;
+    l.func_wrap(MODULE, "path_remove_directory", |_: i32, _: i32, _: i32| {
+        EBADF
+    })?;
+    l.func_wrap(
+        MODULE,
+        "path_rename",
+        |_: i32, _: i32, _: i32, _: i32, _: i32, _: i32| EBADF,
+    )?;
+    l.func_wrap(
+        MODULE,
+        "path_symlink",
+        |_: i32, _: i32, _: i32, _: i32, _: i32| EBADF,
+    )?;
+    l.func_wrap(MODULE, "path_unlink_file", |_: i32, _: i32, _: i32| EBADF)?;
+    l.func_wrap(MODULE, "sock_accept", |_: i32, _: i32, _: i32| EBADF)?;
+    l.func_wrap(
+        MODULE,
+        "sock_recv",
+        |_: i32, _: i32, _: i32, _: i32, _: i32, _: i32| EBADF,
+    )?;
+    l.func_wrap(
+        MODULE,
+        "sock_send",
+        |_: i32, _: i32, _: i32, _: i32, _: i32| EBADF,
+    )?;
+    l.func_wrap(MODULE, "sock_shutdown", |_: i32, _: i32| EBADF)?;
+    Ok(l)
+}
+
+fn fd_write(
+    mem: &mut [u8],
+    state: &mut GuestState,
+    fd: i32,
+    iovs: i32,
+    count: i32,
+    written: i32,
+) -> wasmtime::Result<i32> {
+    if fd != 1 && fd != 2 {
+        return Ok(EBADF);
+    }
+    let vecs = match iovecs(mem, iovs, count) {
+        Ok(v) => v,
+        Err(f) => return Ok(f.into()),
+    };
+    let mut total = 0usize;
+    for (buf, len) in vecs {
+        let data = &mem[buf as u32 as usize..][..len];
+        if fd == 1 {
+            let room = state.stdout_cap.saturating_sub(state.stdout.len());
+            if len > room {
+                state.stdout.extend_from_slice(&data[..room]);
+                return Err(wasmtime::Error::new(Stop::OutputLimit));
+            }
+            state.stdout.extend_from_slice(data);
+        } else {
+            state.stderr.push(data);
+        }
+        total += len;
+    }
+    errno(write(mem, written, &(total as u32).to_le_bytes()))
+}
+
+fn fd_read(
+    mem: &mut [u8],
+    state: &mut GuestState,
+    fd: i32,
+    iovs: i32,
+    count: i32,
+    read: i32,
+) -> wasmtime::Result<i32> {
+    if fd != 0 {
+        return Ok(EBADF);
+    }
+    let vecs = match iovecs(mem, iovs, count) {
+        Ok(v) => v,
+        Err(f) => return Ok(f.into()),
+    };
+    let mut total = 0usize;
+    for (buf, len) in vecs {
+        let rest = &state.stdin[state.stdin_pos..];
+        let n = len.min(rest.len());
+        let start = buf as u32 as usize;
+        mem[start..start + n].copy_from_slice(&rest[..n]);
+        state.stdin_pos += n;
+        total += n;
+        if n < len {
+            break;
+        }
+    }
+    errno(write(mem, read, &(total as u32).to_le_bytes()))
+}
+
+/// Sleeps take no real time: the earliest clock subscription fires at once and virtual time
+/// jumps to it. Time slept counts against the wall-clock limit.
+fn poll_oneoff(
+    mem: &mut [u8],
+    state: &mut GuestState,
+    subs: i32,
+    events: i32,
+    count: i32,
+    nevents: i32,
+) -> wasmtime::Result<i32> {
+    const SUB: usize = 48;
+    const EVENT: usize = 32;
+    let count = count as u32 as usize;
+    if count == 0 {
+        return Ok(EINVAL);
+    }
+    let Some(sub_bytes) = count.checked_mul(SUB) else {
+        return Ok(EFAULT);
+    };
+    if range(mem, subs, sub_bytes).is_err() || range(mem, events, count * EVENT).is_err() {
+        return Ok(EFAULT);
+    }
+    let base = subs as u32 as usize;
+    // (userdata, type, errno, nbytes) of each event to report.
+    let mut ready: Vec<(u64, u8, u16, u64)> = Vec::new();
+    let mut clocks: Vec<(u64, u64)> = Vec::new();
+    for i in 0..count {
+        let at = (base + i * SUB) as i32;
+        let userdata = read_u64(mem, at).unwrap_or(0);
+        let tag = mem[base + i * SUB + 8];
+        match tag {
+            0 => {
+                let id = read_u32(mem, at.wrapping_add(16)).unwrap_or(u32::MAX) as i32;
+                let timeout = read_u64(mem, at.wrapping_add(24)).unwrap_or(0);
+                let flags =
+                    u16::from_le_bytes([mem[base + i * SUB + 40], mem[base + i * SUB + 41]]);
+                let Some(now) = state.now(id) else {
+                    ready.push((userdata, 0, EINVAL as u16, 0));
+                    continue;
+                };
+                let relative = if flags & 1 == 1 {
+                    timeout.saturating_sub(now)
+                } else {
+                    timeout
+                };
+                clocks.push((userdata, relative));
+            }
+            1 | 2 => {
+                let fd = read_u32(mem, at.wrapping_add(16)).unwrap_or(u32::MAX) as i32;
+                let (err, nbytes) = match (tag, fd) {
+                    (1, 0) => (0, (state.stdin.len() - state.stdin_pos) as u64),
+                    (2, 1 | 2) => (0, 0),
+                    _ => (EBADF as u16, 0),
+                };
+                ready.push((userdata, tag, err, nbytes));
+            }
+            _ => ready.push((userdata, tag, EINVAL as u16, 0)),
+        }
+    }
+    if ready.is_empty() {
+        if let Some(&(_, earliest)) = clocks.iter().min_by_key(|(_, t)| *t) {
+            state.clock_ns = state.clock_ns.saturating_add(earliest);
+            state.slept = state.slept.saturating_add(Duration::from_nanos(earliest));
+            if state.slept > state.wall {
+                return Err(wasmtime::Error::new(Stop::SleptPastLimit(state.slept)));
+            }
+            ready.extend(
+                clocks
+                    .iter()
+                    .filter(|(_, t)| *t == earliest)
+                    .map(|&(userdata, _)| (userdata, 0, 0, 0)),
+            );
+        }
+    }
+    let out = events as u32 as usize;
+    for (i, &(userdata, kind, err, nbytes)) in ready.iter().enumerate() {
+        let mut event = [0u8; EVENT];
+        event[0..8].copy_from_slice(&userdata.to_le_bytes());
+        event[8..10].copy_from_slice(&err.to_le_bytes());
+        event[10] = kind;
+        event[16..24].copy_from_slice(&nbytes.to_le_bytes());
+        mem[out + i * EVENT..out + (i + 1) * EVENT].copy_from_slice(&event);
+    }
+    errno(write(mem, nevents, &(ready.len() as u32).to_le_bytes()))
+}

@@ -1,0 +1,660 @@
+//! The course configuration (`grader.toml`) and problem specs (`problems/<id>/problem.toml`):
+//! their serde model, loading, and every check that can be made without running anything.
+//! Each error names the file and the key.
+
+mod model;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value as Json;
+
+use crate::compare::{FieldType, OutputField, Tolerance, Value, shape_of};
+use crate::sandbox::Limits;
+
+use model::{CaseFile, CourseFile, LimitsFile, ProblemFile};
+pub use model::{Kind, Visibility};
+
+pub const SPEC_VERSION: u32 = 1;
+pub const COURSE_FILE: &str = "grader.toml";
+pub const PROBLEM_FILE: &str = "problem.toml";
+
+/// One thing wrong with a spec: the file, the key inside it, and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpecError {
+    pub file: PathBuf,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.key {
+            Some(key) => write!(f, "{}: `{key}`: {}", self.file.display(), self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+/// A course or problem spec that cannot be used (exit code 3).
+#[derive(Debug, thiserror::Error)]
+pub struct InvalidSpec(pub Vec<SpecError>);
+
+impl fmt::Display for InvalidSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        write!(
+            f,
+            "{n} problem{} in the course specs",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for e in &self.0 {
+            write!(f, "\n  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The limits a problem's cases run under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProblemLimits {
+    pub run: Limits,
+    pub wasm_stack_bytes: usize,
+}
+
+/// A loaded course: `grader.toml` and where its problems live.
+#[derive(Clone, Debug)]
+pub struct Course {
+    pub root: PathBuf,
+    pub name: String,
+    pub problems_dir: PathBuf,
+    limits: LimitsFile,
+    tolerance: Tolerance,
+}
+
+/// A declared input of a code problem.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputField {
+    pub name: String,
+    pub ty: FieldType,
+    pub optional: bool,
+}
+
+/// One test case: what the program reads and what it must print.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestCase {
+    pub name: String,
+    pub visibility: Visibility,
+    pub points: f64,
+    /// The JSON object written to the program's stdin.
+    pub input: serde_json::Map<String, Json>,
+    pub expected: BTreeMap<String, Value>,
+}
+
+/// A loaded, checked problem.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    pub id: String,
+    pub title: String,
+    pub kind: Kind,
+    pub statement: String,
+    pub file: PathBuf,
+    pub limits: ProblemLimits,
+    pub inputs: Vec<InputField>,
+    pub outputs: Vec<OutputField>,
+    pub cases: Vec<TestCase>,
+}
+
+impl Problem {
+    pub fn max_score(&self) -> f64 {
+        self.cases.iter().map(|c| c.points).sum()
+    }
+}
+
+const DEFAULT_LIMITS: LimitsFile = LimitsFile {
+    fuel: Some(2_000_000_000),
+    wall_ms: Some(10_000),
+    memory_mib: Some(256),
+    stack_kib: Some(512),
+    stdout_kib: Some(1024),
+    stderr_kib: Some(16),
+};
+
+/// Largest wasm stack a spec may ask for; grading threads get this much native stack more.
+pub const MAX_STACK_KIB: u64 = 16 * 1024;
+
+fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, SpecError> {
+    let text = std::fs::read_to_string(path).map_err(|e| SpecError {
+        file: path.to_path_buf(),
+        key: None,
+        message: format!("cannot read: {e}"),
+    })?;
+    toml::from_str(&text).map_err(|e| SpecError {
+        file: path.to_path_buf(),
+        key: None,
+        message: e.to_string().trim_end().replace('\n', "\n    "),
+    })
+}
+
+impl Course {
+    /// Loads `<root>/grader.toml`.
+    pub fn load(root: &Path) -> Result<Self, InvalidSpec> {
+        let file = root.join(COURSE_FILE);
+        let spec: CourseFile = read_toml(&file).map_err(|e| InvalidSpec(vec![e]))?;
+        let mut errors = Vec::new();
+        let err = |key: &str, message: String| SpecError {
+            file: file.clone(),
+            key: Some(key.into()),
+            message,
+        };
+        if spec.spec_version != SPEC_VERSION {
+            errors.push(err(
+                "spec_version",
+                format!(
+                    "is {}, this grader reads version {SPEC_VERSION}",
+                    spec.spec_version
+                ),
+            ));
+        }
+        errors.extend(check_limits(&spec.limits, "limits", &file));
+        let tolerance = Tolerance {
+            rtol: spec.tolerance.rtol.unwrap_or(Tolerance::default().rtol),
+            atol: spec.tolerance.atol.unwrap_or(Tolerance::default().atol),
+            exact: false,
+        };
+        for (key, v) in [
+            ("tolerance.rtol", tolerance.rtol),
+            ("tolerance.atol", tolerance.atol),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                errors.push(err(key, format!("must be a finite number ≥ 0, is {v}")));
+            }
+        }
+        let problems_dir = root.join(&spec.course.problems);
+        if !problems_dir.is_dir() {
+            errors.push(err(
+                "course.problems",
+                format!("`{}` is not a directory", problems_dir.display()),
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(InvalidSpec(errors));
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+            name: spec.course.name,
+            problems_dir,
+            limits: spec.limits,
+            tolerance,
+        })
+    }
+
+    /// The ids of all problems, sorted as the course sheet orders them (q2.10 after q2.9).
+    pub fn problem_ids(&self) -> Result<Vec<String>, InvalidSpec> {
+        let entries = std::fs::read_dir(&self.problems_dir).map_err(|e| {
+            InvalidSpec(vec![SpecError {
+                file: self.problems_dir.clone(),
+                key: None,
+                message: format!("cannot list: {e}"),
+            }])
+        })?;
+        let mut ids: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.path().join(PROBLEM_FILE).is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        ids.sort_by_key(|id| sort_key(id));
+        Ok(ids)
+    }
+
+    /// Loads and checks one problem by id.
+    pub fn problem(&self, id: &str) -> Result<Problem, InvalidSpec> {
+        let file = self.problems_dir.join(id).join(PROBLEM_FILE);
+        if !file.is_file() {
+            let known = self.problem_ids().unwrap_or_default().join(", ");
+            return Err(InvalidSpec(vec![SpecError {
+                file: self.problems_dir.clone(),
+                key: None,
+                message: format!(
+                    "no problem `{id}` (there is no {}); known: {known}",
+                    file.display()
+                ),
+            }]));
+        }
+        let spec: ProblemFile = read_toml(&file).map_err(|e| InvalidSpec(vec![e]))?;
+        self.check_problem(id, &file, spec)
+    }
+
+    /// Loads every problem; returns those that load and every error of those that do not.
+    pub fn problems(&self) -> Result<(Vec<Problem>, Vec<SpecError>), InvalidSpec> {
+        let mut problems = Vec::new();
+        let mut errors = Vec::new();
+        for id in self.problem_ids()? {
+            match self.problem(&id) {
+                Ok(p) => problems.push(p),
+                Err(InvalidSpec(e)) => errors.extend(e),
+            }
+        }
+        Ok((problems, errors))
+    }
+
+    fn check_problem(
+        &self,
+        dir_id: &str,
+        file: &Path,
+        spec: ProblemFile,
+    ) -> Result<Problem, InvalidSpec> {
+        let mut errors = Vec::new();
+        let err = |key: String, message: String| SpecError {
+            file: file.to_path_buf(),
+            key: Some(key),
+            message,
+        };
+        if spec.spec_version != SPEC_VERSION {
+            errors.push(err(
+                "spec_version".into(),
+                format!(
+                    "is {}, this grader reads version {SPEC_VERSION}",
+                    spec.spec_version
+                ),
+            ));
+        }
+        if spec.id != dir_id {
+            errors.push(err(
+                "id".into(),
+                format!("is `{}` but the problem's directory is `{dir_id}`", spec.id),
+            ));
+        }
+        errors.extend(check_limits(&spec.limits, "limits", file));
+
+        let inputs: Vec<InputField> = spec
+            .inputs
+            .iter()
+            .map(|i| InputField {
+                name: i.name.clone(),
+                ty: i.ty.clone(),
+                optional: i.optional,
+            })
+            .collect();
+        errors.extend(duplicates(
+            spec.inputs.iter().map(|i| i.name.as_str()),
+            "inputs",
+            file,
+        ));
+        errors.extend(duplicates(
+            spec.outputs.iter().map(|o| o.name.as_str()),
+            "outputs",
+            file,
+        ));
+        if spec.outputs.is_empty() {
+            errors.push(err(
+                "outputs".into(),
+                "a code problem declares at least one output".into(),
+            ));
+        }
+        let outputs: Vec<OutputField> = spec
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let tolerance = Tolerance {
+                    rtol: o.rtol.unwrap_or(self.tolerance.rtol),
+                    atol: o.atol.unwrap_or(self.tolerance.atol),
+                    exact: o.exact.unwrap_or(false),
+                };
+                for (key, v) in [("rtol", tolerance.rtol), ("atol", tolerance.atol)] {
+                    if !(v.is_finite() && v >= 0.0) {
+                        errors.push(err(
+                            format!("outputs[{i}].{key}"),
+                            format!("must be a finite number ≥ 0, is {v}"),
+                        ));
+                    }
+                }
+                OutputField {
+                    name: o.name.clone(),
+                    ty: o.ty.clone(),
+                    tolerance,
+                    shape: o.shape.clone(),
+                }
+            })
+            .collect();
+
+        if spec.cases.is_empty() {
+            errors.push(err(
+                "cases".into(),
+                "a code problem has at least one test case".into(),
+            ));
+        } else if !spec
+            .cases
+            .iter()
+            .any(|c| c.visibility == Visibility::Sample)
+        {
+            errors.push(err(
+                "cases".into(),
+                "at least one case must be a `sample` the student can see".into(),
+            ));
+        }
+        errors.extend(duplicates(
+            spec.cases.iter().map(|c| c.name.as_str()),
+            "cases",
+            file,
+        ));
+        let dir = file.parent().unwrap_or(Path::new("."));
+        let mut cases = Vec::new();
+        for (i, case) in spec.cases.iter().enumerate() {
+            match load_case(case, i, dir, file, &inputs, &outputs) {
+                Ok(c) => cases.push(c),
+                Err(e) => errors.extend(e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(InvalidSpec(errors));
+        }
+        Ok(Problem {
+            id: spec.id,
+            title: spec.title,
+            kind: spec.kind,
+            statement: spec.statement,
+            file: file.to_path_buf(),
+            limits: self.resolve_limits(&spec.limits),
+            inputs,
+            outputs,
+            cases,
+        })
+    }
+
+    fn resolve_limits(&self, problem: &LimitsFile) -> ProblemLimits {
+        let pick = |f: fn(&LimitsFile) -> Option<u64>| {
+            f(problem)
+                .or(f(&self.limits))
+                .or(f(&DEFAULT_LIMITS))
+                .unwrap_or(0)
+        };
+        let kib = |n: u64| usize::try_from(n.saturating_mul(1024)).unwrap_or(usize::MAX);
+        ProblemLimits {
+            run: Limits {
+                fuel: pick(|l| l.fuel),
+                wall: Duration::from_millis(pick(|l| l.wall_ms)),
+                memory_bytes: pick(|l| l.memory_mib).saturating_mul(1 << 20),
+                stdout_bytes: kib(pick(|l| l.stdout_kib)),
+                stderr_bytes: kib(pick(|l| l.stderr_kib)),
+            },
+            wasm_stack_bytes: kib(pick(|l| l.stack_kib)),
+        }
+    }
+}
+
+/// Orders `q2.10` after `q2.9`: numbers compare as numbers.
+pub fn sort_key(id: &str) -> Vec<(String, u64)> {
+    let mut key = Vec::new();
+    let mut text = String::new();
+    let mut digits = String::new();
+    for ch in id.chars().chain(std::iter::once('\0')) {
+        if ch.is_ascii_digit() {
+            digits.push(ch);
+        } else {
+            if !digits.is_empty() {
+                key.push((
+                    std::mem::take(&mut text),
+                    digits.parse().unwrap_or(u64::MAX),
+                ));
+                digits.clear();
+            }
+            text.push(ch);
+        }
+    }
+    key.push((text, 0));
+    key
+}
+
+fn check_limits(limits: &LimitsFile, prefix: &str, file: &Path) -> Vec<SpecError> {
+    let mut errors = Vec::new();
+    for (key, value) in [
+        ("fuel", limits.fuel),
+        ("wall_ms", limits.wall_ms),
+        ("memory_mib", limits.memory_mib),
+        ("stack_kib", limits.stack_kib),
+        ("stdout_kib", limits.stdout_kib),
+        ("stderr_kib", limits.stderr_kib),
+    ] {
+        if value == Some(0) {
+            errors.push(SpecError {
+                file: file.to_path_buf(),
+                key: Some(format!("{prefix}.{key}")),
+                message: "must be greater than 0".into(),
+            });
+        }
+    }
+    if let Some(stack) = limits.stack_kib.filter(|s| *s > MAX_STACK_KIB) {
+        errors.push(SpecError {
+            file: file.to_path_buf(),
+            key: Some(format!("{prefix}.stack_kib")),
+            message: format!("{stack} is more than the most the grader allows ({MAX_STACK_KIB})"),
+        });
+    }
+    if let Some(mem) = limits.memory_mib.filter(|m| *m > 4096) {
+        errors.push(SpecError {
+            file: file.to_path_buf(),
+            key: Some(format!("{prefix}.memory_mib")),
+            message: format!("{mem} is more than a 32-bit WebAssembly memory can hold (4096)"),
+        });
+    }
+    errors
+}
+
+fn duplicates<'a>(names: impl Iterator<Item = &'a str>, key: &str, file: &Path) -> Vec<SpecError> {
+    let mut seen = BTreeSet::new();
+    names
+        .filter(|n| !seen.insert(*n))
+        .map(|n| SpecError {
+            file: file.to_path_buf(),
+            key: Some(key.into()),
+            message: format!("the name `{n}` is used twice"),
+        })
+        .collect()
+}
+
+/// Converts TOML to the contract's JSON: non-finite floats become `"inf"`, `"-inf"`, `"nan"`.
+fn toml_to_json(v: &toml::Value) -> Result<Json, String> {
+    Ok(match v {
+        toml::Value::String(s) => Json::String(s.clone()),
+        toml::Value::Integer(i) => Json::from(*i),
+        toml::Value::Float(x) => crate::compare::float_to_json(*x),
+        toml::Value::Boolean(b) => Json::Bool(*b),
+        toml::Value::Datetime(d) => {
+            return Err(format!("dates are not values a program reads ({d})"));
+        }
+        toml::Value::Array(items) => {
+            Json::Array(items.iter().map(toml_to_json).collect::<Result<_, _>>()?)
+        }
+        toml::Value::Table(t) => Json::Object(
+            t.iter()
+                .map(|(k, v)| Ok((k.clone(), toml_to_json(v)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+    })
+}
+
+fn load_case(
+    case: &CaseFile,
+    index: usize,
+    dir: &Path,
+    file: &Path,
+    inputs: &[InputField],
+    outputs: &[OutputField],
+) -> Result<TestCase, Vec<SpecError>> {
+    let key = format!("cases[{index}]");
+    let at = |file: &Path, k: String, message: String| SpecError {
+        file: file.to_path_buf(),
+        key: Some(k),
+        message,
+    };
+    // Where the values come from, for error messages: the spec or a data file.
+    let (source, input_key, expected_key, input, expected) = match (
+        &case.data,
+        &case.input,
+        &case.expected,
+    ) {
+        (Some(data), None, None) => {
+            let path = dir.join(data);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                vec![at(
+                    file,
+                    format!("{key}.data"),
+                    format!("cannot read `{}`: {e}", path.display()),
+                )]
+            })?;
+            let json: Json = serde_json::from_str(&text).map_err(|e| {
+                vec![at(&path, String::new(), format!("not valid JSON: {e}")).without_key()]
+            })?;
+            let part = |name: &str| match json.get(name) {
+                Some(Json::Object(m)) => Ok(m.clone()),
+                _ => Err(vec![at(
+                    &path,
+                    name.into(),
+                    "missing, or not an object".into(),
+                )]),
+            };
+            (
+                path.clone(),
+                "input".to_string(),
+                "expected".to_string(),
+                part("input")?,
+                part("expected")?,
+            )
+        }
+        (None, Some(input), Some(expected)) => {
+            let convert = |t: &toml::Table, k: String| {
+                toml_to_json(&toml::Value::Table(t.clone()))
+                    .map_err(|m| vec![at(file, k.clone(), m)])
+                    .map(|j| match j {
+                        Json::Object(m) => m,
+                        _ => serde_json::Map::new(),
+                    })
+            };
+            (
+                file.to_path_buf(),
+                format!("{key}.input"),
+                format!("{key}.expected"),
+                convert(input, format!("{key}.input"))?,
+                convert(expected, format!("{key}.expected"))?,
+            )
+        }
+        _ => {
+            return Err(vec![at(
+                file,
+                key,
+                "give either `data` (a JSON file with `input` and `expected`) or both `input` and `expected`".into(),
+            )]);
+        }
+    };
+    let mut errors = Vec::new();
+    for field in inputs {
+        match input.get(&field.name) {
+            None if field.optional => {}
+            None => errors.push(at(
+                &source,
+                format!("{input_key}.{}", field.name),
+                format!("missing (a {})", field.ty),
+            )),
+            Some(v) => {
+                if let Err(e) = crate::compare::parse(v, &field.ty, &field.name) {
+                    errors.push(at(&source, format!("{input_key}.{}", e.path), e.message));
+                }
+            }
+        }
+    }
+    for name in input
+        .keys()
+        .filter(|k| !inputs.iter().any(|i| &i.name == *k))
+    {
+        errors.push(at(
+            &source,
+            format!("{input_key}.{name}"),
+            "is not a declared input".into(),
+        ));
+    }
+    let mut typed = BTreeMap::new();
+    for field in outputs {
+        match expected.get(&field.name) {
+            None => errors.push(at(
+                &source,
+                format!("{expected_key}.{}", field.name),
+                format!("missing (a {})", field.ty),
+            )),
+            Some(v) => match crate::compare::parse(v, &field.ty, &field.name) {
+                Err(e) => errors.push(at(&source, format!("{expected_key}.{}", e.path), e.message)),
+                Ok(value) => {
+                    if let (Some(want), Some(shape)) = (&field.shape, shape_of(&value)) {
+                        if *want != shape {
+                            errors.push(at(
+                                &source,
+                                format!("{expected_key}.{}", field.name),
+                                format!("has shape {shape:?}, the output declares {want:?}"),
+                            ));
+                        }
+                    }
+                    typed.insert(field.name.clone(), value);
+                }
+            },
+        }
+    }
+    for name in expected
+        .keys()
+        .filter(|k| !outputs.iter().any(|o| &o.name == *k))
+    {
+        errors.push(at(
+            &source,
+            format!("{expected_key}.{name}"),
+            "is not a declared output".into(),
+        ));
+    }
+    if !(case.points.is_finite() && case.points >= 0.0) {
+        errors.push(at(
+            file,
+            format!("{key}.points"),
+            format!("must be a number ≥ 0, is {}", case.points),
+        ));
+    }
+    if case.name.trim().is_empty() {
+        errors.push(at(file, format!("{key}.name"), "must not be empty".into()));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(TestCase {
+        name: case.name.clone(),
+        visibility: case.visibility,
+        points: case.points,
+        input,
+        expected: typed,
+    })
+}
+
+impl SpecError {
+    fn without_key(mut self) -> Self {
+        self.key = None;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_sort_like_the_course_sheet() {
+        let mut ids = vec!["q12.1", "q2.10", "q2.9", "q1.1", "q10.2"];
+        ids.sort_by_key(|id| sort_key(id));
+        assert_eq!(ids, ["q1.1", "q2.9", "q2.10", "q10.2", "q12.1"]);
+    }
+
+    #[test]
+    fn toml_infinities_become_contract_strings() {
+        let v: toml::Value = toml::from_str("m = [[0.0, -inf], [nan, inf]]").expect("toml");
+        let j = toml_to_json(&v).expect("json");
+        assert_eq!(j, serde_json::json!({"m": [[0.0, "-inf"], ["nan", "inf"]]}));
+    }
+}
