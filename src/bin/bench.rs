@@ -1,1 +1,148 @@
-fn main() {}
+//! Benchmarks of the sandbox, with every figure next to a baseline measured in the same run:
+//! compile time per module, and time per test case in the sandbox against the same program
+//! built natively and spawned as one process per case.
+//!
+//! Run with `scripts/bench` (it builds the fixtures and the native baseline first).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use grader::sandbox::{Limits, Outcome, Sandbox};
+
+const ROUNDS: usize = 5;
+const CASES_PER_ROUND: usize = 200;
+const INPUT: &[u8] = br#"{"x": [[1,2,3],[4,5,6],[7,8,9]], "k": [[1,0],[0,-1]]}"#;
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+fn micros(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let (Some(fixtures), Some(native)) = (args.next(), args.next()) else {
+        bail!("usage: bench <fixtures dir> <native build of q2_3>");
+    };
+    let fixtures = PathBuf::from(fixtures);
+    let native = PathBuf::from(native);
+    let limits = Limits {
+        fuel: 2_000_000_000,
+        wall: Duration::from_secs(10),
+        memory_bytes: 256 << 20,
+        stdout_bytes: 1 << 20,
+        stderr_bytes: 16 << 10,
+    };
+    let sandbox = Sandbox::new(512 << 10)?;
+
+    println!("## Compile (Winch), median of {ROUNDS}\n");
+    println!("| module | bytes | compile + link |");
+    println!("|---|---|---|");
+    let mut compile_times = Vec::new();
+    for name in ["q1_1", "q2_3", "q4_3", "q6_1", "panics", "stdout_flood"] {
+        let bytes = read(&fixtures, name)?;
+        let times: Vec<Duration> = (0..ROUNDS)
+            .map(|_| {
+                let t = Instant::now();
+                let program = sandbox.load(&bytes);
+                let elapsed = t.elapsed();
+                program
+                    .map(|_| elapsed)
+                    .map_err(|e| anyhow::anyhow!("{name}: {e}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let m = median(times);
+        compile_times.push(m);
+        println!(
+            "| {name} | {} | {:.1} ms |",
+            bytes.len(),
+            m.as_secs_f64() * 1e3
+        );
+    }
+
+    let program = sandbox
+        .load(&read(&fixtures, "q2_3")?)
+        .map_err(|e| anyhow::anyhow!("q2_3: {e}"))?;
+    let check = sandbox.run(&program, INPUT, &limits);
+    if check.outcome != Outcome::Exited(0) {
+        bail!("q2_3 did not run cleanly: {:?}", check.outcome);
+    }
+    let native_out = spawn_native(&native)?;
+    if native_out.trim() != String::from_utf8_lossy(&check.stdout).trim() {
+        bail!(
+            "native and sandboxed outputs differ: {native_out} vs {:?}",
+            check.stdout
+        );
+    }
+
+    // Rounds interleave the two modes so that machine noise hits both alike.
+    let mut sandboxed = Vec::new();
+    let mut spawned = Vec::new();
+    for _ in 0..ROUNDS {
+        for _ in 0..CASES_PER_ROUND {
+            let t = Instant::now();
+            let exec = sandbox.run(&program, INPUT, &limits);
+            sandboxed.push(t.elapsed());
+            std::hint::black_box(exec);
+        }
+        for _ in 0..CASES_PER_ROUND / 4 {
+            let t = Instant::now();
+            spawn_native(&native)?;
+            spawned.push(t.elapsed());
+        }
+    }
+    let (s, n) = (median(sandboxed), median(spawned));
+    println!("\n## One test case of q2.3 (the sheet's 3×3 example), median\n");
+    println!("| mode | per case | ratio |");
+    println!("|---|---|---|");
+    println!(
+        "| sandbox: fresh instance from InstancePre, fuel + epoch + limits | {} | 1.00 |",
+        micros(s)
+    );
+    println!(
+        "| native process per case (same Rust source, x86_64) | {} | {:.1}x slower |",
+        micros(n),
+        n.as_secs_f64() / s.as_secs_f64()
+    );
+    let compile = median(compile_times);
+    println!(
+        "\nCompiling one module costs as much as {:.0} sandboxed cases.",
+        compile.as_secs_f64() / s.as_secs_f64()
+    );
+    if let Some(peak) = peak_rss_kib() {
+        println!(
+            "Peak resident memory of this benchmark process: {:.1} MiB.",
+            peak as f64 / 1024.0
+        );
+    }
+    Ok(())
+}
+
+fn read(dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
+    let path = dir.join(format!("{name}.wasm"));
+    std::fs::read(&path)
+        .with_context(|| format!("reading {} (run scripts/build-fixtures)", path.display()))
+}
+
+fn spawn_native(binary: &Path) -> anyhow::Result<String> {
+    let mut child = Command::new(binary)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("spawning {}", binary.display()))?;
+    child.stdin.take().context("stdin")?.write_all(INPUT)?;
+    let out = child.wait_with_output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

@@ -46,13 +46,28 @@ impl Mismatch {
             self.path, self.expected, self.got
         );
         if let (Some(abs), Some(tol)) = (self.abs_error, &self.tolerance) {
-            s.push_str(&format!(" (abs error {}", show_float(abs)));
+            s.push_str(&format!(" (abs error {}", short_float(abs)));
             if let Some(rel) = self.rel_error {
-                s.push_str(&format!(", rel error {}", show_float(rel)));
+                s.push_str(&format!(", rel error {}", short_float(rel)));
             }
             s.push_str(&format!("; allowed {tol})"));
         }
         s
+    }
+}
+
+/// An error size for people: four significant digits.
+fn short_float(x: f64) -> String {
+    if x == 0.0 || (1e-3..1e6).contains(&x.abs()) {
+        let digits = (3 - x.abs().log10().floor() as i32).max(0) as usize;
+        let s = format!("{x:.digits$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    } else {
+        format!("{x:.3e}")
     }
 }
 
@@ -124,18 +139,14 @@ pub fn compare(
                 };
             }
         };
-        if let Some(shape) = &field.shape {
-            if let Some(actual) = shape_of(&value) {
-                if actual != *shape {
-                    return Comparison::Invalid {
-                        field: Some(field.name.clone()),
-                        message: format!(
-                            "`{}` has shape {actual:?}, expected {shape:?}",
-                            field.name
-                        ),
-                    };
-                }
-            }
+        if let Some(shape) = &field.shape
+            && let Some(actual) = shape_of(&value)
+            && actual != *shape
+        {
+            return Comparison::Invalid {
+                field: Some(field.name.clone()),
+                message: format!("`{}` has shape {actual:?}, expected {shape:?}", field.name),
+            };
         }
         match first_difference(want, &value, &field.tolerance, &field.name) {
             None => {}
@@ -336,6 +347,20 @@ mod tests {
             "{}",
             m.describe()
         );
+    }
+
+    #[test]
+    fn error_sizes_are_short() {
+        for (x, want) in [
+            (8.0, "8"),
+            (0.4090909090909091, "0.4091"),
+            (2.0, "2"),
+            (1234.5678, "1235"),
+            (3.2e-9, "3.200e-9"),
+            (0.0, "0"),
+        ] {
+            assert_eq!(short_float(x), want);
+        }
     }
 
     #[test]

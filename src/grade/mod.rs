@@ -285,9 +285,9 @@ pub fn human_bytes(n: u64) -> String {
 }
 
 fn human_count(n: u64) -> String {
-    if n >= 1_000_000_000 && n % 100_000_000 == 0 {
+    if n >= 1_000_000_000 && n.is_multiple_of(100_000_000) {
         format!("{}e9", n as f64 / 1e9)
-    } else if n >= 1_000_000 && n % 100_000 == 0 {
+    } else if n >= 1_000_000 && n.is_multiple_of(100_000) {
         format!("{}e6", n as f64 / 1e6)
     } else {
         n.to_string()

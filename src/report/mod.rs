@@ -113,19 +113,19 @@ fn case_line(out: &mut String, case: &CaseResult, name_width: usize) {
     if !accepted {
         let _ = writeln!(out, "      {}", case.message);
     }
-    if let (Some(stderr), false) = (&case.stderr, accepted) {
-        if case.visibility == Visibility::Sample {
-            let _ = writeln!(out, "      {}", "stderr:".dimmed());
-            for line in stderr
-                .lines()
-                .rev()
-                .take(12)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-            {
-                let _ = writeln!(out, "        {}", line.dimmed());
-            }
+    if let (Some(stderr), false) = (&case.stderr, accepted)
+        && case.visibility == Visibility::Sample
+    {
+        let _ = writeln!(out, "      {}", "stderr:".dimmed());
+        for line in stderr
+            .lines()
+            .rev()
+            .take(12)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
+            let _ = writeln!(out, "        {}", line.dimmed());
         }
     }
 }

@@ -724,20 +724,20 @@ fn poll_oneoff(
             _ => ready.push((userdata, tag, EINVAL as u16, 0)),
         }
     }
-    if ready.is_empty() {
-        if let Some(&(_, earliest)) = clocks.iter().min_by_key(|(_, t)| *t) {
-            state.clock_ns = state.clock_ns.saturating_add(earliest);
-            state.slept = state.slept.saturating_add(Duration::from_nanos(earliest));
-            if state.slept > state.wall {
-                return Err(wasmtime::Error::new(Stop::SleptPastLimit(state.slept)));
-            }
-            ready.extend(
-                clocks
-                    .iter()
-                    .filter(|(_, t)| *t == earliest)
-                    .map(|&(userdata, _)| (userdata, 0, 0, 0)),
-            );
+    if ready.is_empty()
+        && let Some(&(_, earliest)) = clocks.iter().min_by_key(|(_, t)| *t)
+    {
+        state.clock_ns = state.clock_ns.saturating_add(earliest);
+        state.slept = state.slept.saturating_add(Duration::from_nanos(earliest));
+        if state.slept > state.wall {
+            return Err(wasmtime::Error::new(Stop::SleptPastLimit(state.slept)));
         }
+        ready.extend(
+            clocks
+                .iter()
+                .filter(|(_, t)| *t == earliest)
+                .map(|&(userdata, _)| (userdata, 0, 0, 0)),
+        );
     }
     let out = events as u32 as usize;
     for (i, &(userdata, kind, err, nbytes)) in ready.iter().enumerate() {

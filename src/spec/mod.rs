@@ -587,14 +587,14 @@ fn load_case(
             Some(v) => match crate::compare::parse(v, &field.ty, &field.name) {
                 Err(e) => errors.push(at(&source, format!("{expected_key}.{}", e.path), e.message)),
                 Ok(value) => {
-                    if let (Some(want), Some(shape)) = (&field.shape, shape_of(&value)) {
-                        if *want != shape {
-                            errors.push(at(
-                                &source,
-                                format!("{expected_key}.{}", field.name),
-                                format!("has shape {shape:?}, the output declares {want:?}"),
-                            ));
-                        }
+                    if let (Some(want), Some(shape)) = (&field.shape, shape_of(&value))
+                        && *want != shape
+                    {
+                        errors.push(at(
+                            &source,
+                            format!("{expected_key}.{}", field.name),
+                            format!("has shape {shape:?}, the output declares {want:?}"),
+                        ));
                     }
                     typed.insert(field.name.clone(), value);
                 }

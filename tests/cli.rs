@@ -1,0 +1,596 @@
+//! The real `grader` binary on the fixture submissions: verdicts, exit codes, reports.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The JSON report, locked: a field added or renamed fails these tests.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Report {
+    problem: String,
+    title: String,
+    submission: String,
+    score: f64,
+    max_score: f64,
+    invalid_submission: Option<String>,
+    cases: Vec<Case>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    visibility: String,
+    verdict: String,
+    points: f64,
+    max_points: f64,
+    message: String,
+    mismatch: Option<Mismatch>,
+    stderr: Option<String>,
+    fuel: u64,
+    time_ms: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Mismatch {
+    path: String,
+    expected: String,
+    got: String,
+    abs_error: Option<f64>,
+    rel_error: Option<f64>,
+    tolerance: Option<String>,
+}
+
+impl Report {
+    /// The submission's verdict: that of its first case not accepted.
+    fn verdict(&self) -> &str {
+        self.cases
+            .iter()
+            .map(|c| c.verdict.as_str())
+            .find(|v| *v != "accepted")
+            .unwrap_or("accepted")
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expectations {
+    fixture: Vec<Expectation>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expectation {
+    module: String,
+    problem: String,
+    verdict: String,
+}
+
+/// Builds the fixtures once per test run (the script is incremental) and returns their folder.
+fn fixtures() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let status = Command::new("bash")
+            .arg(Path::new(ROOT).join("scripts/build-fixtures"))
+            .status()
+            .expect("running scripts/build-fixtures");
+        assert!(status.success(), "scripts/build-fixtures failed");
+        let dir = Path::new(ROOT).join("target/fixtures");
+        generate(&dir);
+        dir
+    })
+}
+
+/// The modules made here rather than compiled: WAT files and deliberately broken bytes.
+fn generate(dir: &Path) {
+    let wat_dir = Path::new(ROOT).join("fixtures/wat");
+    for entry in std::fs::read_dir(&wat_dir).expect("fixtures/wat") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "wat") {
+            let bytes =
+                wat::parse_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let name = path.file_stem().expect("stem");
+            std::fs::write(dir.join(name).with_extension("wasm"), bytes).expect("write wat module");
+        }
+    }
+    // Deterministic noise: the same "random" bytes every run.
+    let mut state: u32 = 0x2545_F491;
+    let noise: Vec<u8> = (0..4096)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect();
+    std::fs::write(dir.join("random_bytes.wasm"), noise).expect("write noise");
+    let reference = std::fs::read(dir.join("q2_3.wasm")).expect("q2_3.wasm");
+    std::fs::write(
+        dir.join("truncated.wasm"),
+        &reference[..reference.len() / 2],
+    )
+    .expect("write truncated");
+}
+
+fn module(name: &str) -> PathBuf {
+    fixtures().join(format!("{name}.wasm"))
+}
+
+fn grader(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_grader"))
+        .args(args)
+        .current_dir(ROOT)
+        .env_remove("GRADER_COURSE")
+        .output()
+        .expect("running grader")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json_report(problem: &str, module_name: &str) -> (Report, Output) {
+    let path = module(module_name);
+    let out = grader(&[
+        "test",
+        problem,
+        path.to_str().expect("path"),
+        "--format",
+        "json",
+    ]);
+    let report: Report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{module_name}: report is not the locked JSON ({e}):\n{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    });
+    (report, out)
+}
+
+#[test]
+fn every_fixture_earns_its_verdict() {
+    let table: Expectations = toml::from_str(
+        &std::fs::read_to_string(Path::new(ROOT).join("fixtures/expectations.toml")).expect("read"),
+    )
+    .expect("fixtures/expectations.toml");
+    let mut failures = Vec::new();
+    let mut verdicts_seen = std::collections::BTreeSet::new();
+    for row in &table.fixture {
+        let (report, out) = json_report(&row.problem, &row.module);
+        let code = out.status.code();
+        let want_code = if row.verdict == "accepted" { 0 } else { 1 };
+        if report.verdict() != row.verdict || code != Some(want_code) {
+            failures.push(format!(
+                "{} on {}: got {} (exit {code:?}), want {} (exit {want_code}); first message: {}",
+                row.module,
+                row.problem,
+                report.verdict(),
+                row.verdict,
+                report
+                    .cases
+                    .iter()
+                    .find(|c| c.verdict != "accepted")
+                    .map_or("", |c| c.message.as_str())
+            ));
+        }
+        assert_eq!(report.problem, row.problem);
+        assert!(
+            !report.title.is_empty()
+                && report.submission.ends_with(&format!("{}.wasm", row.module))
+        );
+        assert_eq!(
+            report.score,
+            report.cases.iter().map(|c| c.points).sum::<f64>()
+        );
+        assert_eq!(
+            report.max_score,
+            report.cases.iter().map(|c| c.max_points).sum::<f64>()
+        );
+        verdicts_seen.insert(row.verdict.clone());
+    }
+    assert!(
+        failures.is_empty(),
+        "fixtures that did not earn their verdict:\n{}",
+        failures.join("\n")
+    );
+    let all = [
+        "accepted",
+        "wrong_answer",
+        "invalid_output",
+        "runtime_error",
+        "time_limit_exceeded",
+        "memory_limit_exceeded",
+        "output_limit_exceeded",
+        "invalid_submission",
+    ];
+    for v in all {
+        assert!(verdicts_seen.contains(v), "no fixture earns {v}");
+    }
+}
+
+#[test]
+fn reference_is_accepted_with_a_full_score_and_exit_0() {
+    let path = module("q2_3");
+    let out = grader(&[
+        "test",
+        "q2.3",
+        path.to_str().expect("path"),
+        "--color",
+        "never",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("✓ sheet-example"), "{stdout}");
+    assert!(
+        stdout.contains("score 9/9  (7 of 7 cases accepted)"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "no color codes when not a terminal"
+    );
+}
+
+#[test]
+fn wrong_answer_names_field_index_values_and_tolerance() {
+    let path = module("q2_3_flipped");
+    let out = grader(&["test", "q2.3", path.to_str().expect("path")]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout.contains(
+            "wrong answer: y[0][0]: expected -4, got 4 (abs error 8, rel error 2; allowed |got − expected| ≤ 1e-9 + 1e-6·|expected|)"
+        ),
+        "{stdout}"
+    );
+    let (report, _) = json_report("q2.3", "q2_3_flipped");
+    let m = report.cases[0]
+        .mismatch
+        .as_ref()
+        .expect("sample mismatch is shown");
+    assert_eq!(
+        (m.path.as_str(), m.expected.as_str(), m.got.as_str()),
+        ("y[0][0]", "-4", "4")
+    );
+    assert_eq!((m.abs_error, m.rel_error), (Some(8.0), Some(2.0)));
+    assert!(m.tolerance.as_deref().is_some_and(|t| t.contains("1e-6")));
+}
+
+#[test]
+fn a_panic_message_reaches_the_student() {
+    let path = module("panics");
+    let out = grader(&["test", "q2.3", path.to_str().expect("path")]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("runtime error"), "{stdout}");
+    assert!(
+        stdout.contains("row index 10 out of range for a 3-row image"),
+        "{stdout}"
+    );
+    let (report, _) = json_report("q2.3", "panics");
+    for case in &report.cases {
+        assert_eq!(
+            case.stderr.is_some(),
+            case.visibility == "sample",
+            "{}",
+            case.name
+        );
+    }
+}
+
+#[test]
+fn hidden_cases_show_their_verdict_but_none_of_their_data() {
+    // A hidden expected value of q2.3 ("asymmetric-kernel": y[0][0] = 4) and a value the
+    // flipped solution prints for it would show up in a leaking report.
+    let (report, out) = json_report("q2.3", "q2_3_flipped");
+    let human =
+        text(&grader(&["test", "q2.3", module("q2_3_flipped").to_str().expect("p")]).stdout);
+    for case in report.cases.iter().filter(|c| c.visibility == "hidden") {
+        assert!(case.mismatch.is_none() && case.stderr.is_none(), "{case:?}");
+        if case.verdict == "wrong_answer" {
+            assert_eq!(case.message, "wrong answer in output `y`");
+        }
+    }
+    let spec =
+        std::fs::read_to_string(Path::new(ROOT).join("problems/q2.3/data/random-7x9-by-3x4.json"))
+            .expect("data");
+    let data: serde_json::Value = serde_json::from_str(&spec).expect("json");
+    let hidden_value = data["expected"]["y"][0][0].to_string();
+    for rendered in [text(&out.stdout), human] {
+        assert!(
+            !rendered.contains(&hidden_value),
+            "hidden value {hidden_value} leaked:\n{rendered}"
+        );
+        assert!(!rendered.contains("asymmetric-kernel: y"), "{rendered}");
+    }
+}
+
+#[test]
+fn a_sleeping_submission_is_stopped_at_once_and_a_busy_loop_by_fuel_every_time() {
+    let (sleep, _) = json_report("q2.3", "sleeps");
+    for case in &sleep.cases {
+        assert_eq!(case.verdict, "time_limit_exceeded");
+        assert!(case.message.contains("slept 3600 s"), "{}", case.message);
+        // Far inside the 10 s backstop: sleeping takes no real time.
+        assert!(
+            case.time_ms < 10_000.0,
+            "{} took {} ms",
+            case.name,
+            case.time_ms
+        );
+    }
+    let (first, _) = json_report("q2.3", "busy_loop");
+    let (second, _) = json_report("q2.3", "busy_loop");
+    for (a, b) in first.cases.iter().zip(&second.cases) {
+        assert_eq!(a.verdict, "time_limit_exceeded");
+        assert!(a.message.contains("instruction budget"), "{}", a.message);
+        assert_eq!((a.fuel, &a.message), (b.fuel, &b.message));
+    }
+}
+
+#[test]
+fn fuel_counts_are_identical_across_runs() {
+    let (a, _) = json_report("q2.3", "q2_3");
+    let (b, _) = json_report("q2.3", "q2_3");
+    let fuel = |r: &Report| r.cases.iter().map(|c| c.fuel).collect::<Vec<_>>();
+    assert_eq!(fuel(&a), fuel(&b));
+    assert!(fuel(&a).iter().all(|f| *f > 0));
+}
+
+#[test]
+fn invalid_submissions_say_why_in_plain_words() {
+    for (name, needle) in [
+        ("random_bytes", "not a valid WebAssembly module"),
+        ("truncated", "unexpected end-of-file"),
+        (
+            "unknown_import",
+            "imports `env::evil`, which the sandbox does not provide",
+        ),
+        ("no_start", "has no `_start` function"),
+        ("component", "component (WASI preview 2)"),
+    ] {
+        let (report, _) = json_report("q2.3", name);
+        let reason = report.invalid_submission.as_deref().unwrap_or_default();
+        assert!(reason.contains(needle), "{name}: {reason}");
+        assert_eq!(report.score, 0.0);
+    }
+}
+
+#[test]
+fn missing_submission_file_is_an_io_error_naming_it() {
+    let out = grader(&["test", "q2.3", "no/such/file.wasm"]);
+    assert_eq!(out.status.code(), Some(4));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot read submission `no/such/file.wasm`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unknown_problem_lists_the_known_ones() {
+    let out = grader(&["test", "q9.9", "x.wasm"]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no problem `q9.9`") && stderr.contains("q2.3"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn list_and_show() {
+    let out = grader(&["list"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    for id in ["q1.1", "q2.3", "q4.3", "q6.1"] {
+        assert!(stdout.contains(id), "{stdout}");
+    }
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_slice(&grader(&["list", "--format", "json"]).stdout).expect("list json");
+    let q23 = rows
+        .iter()
+        .find(|r| r["id"] == "q2.3")
+        .expect("q2.3 listed");
+    assert_eq!(
+        (
+            q23["kind"].as_str(),
+            q23["cases"].as_u64(),
+            q23["points"].as_f64()
+        ),
+        (Some("code"), Some(7), Some(9.0))
+    );
+
+    let out = grader(&["show", "q2.3"]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("without flipping the kernel"), "{stdout}");
+    assert!(
+        stdout.contains("x: mat") && stdout.contains("y: mat"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(r#"{"y":[[-4.0,-4.0],[-4.0,-4.0]]}"#),
+        "{stdout}"
+    );
+    assert!(stdout.contains("5 more hidden"), "{stdout}");
+    assert!(
+        !stdout.contains("asymmetric-kernel"),
+        "hidden case names stay hidden: {stdout}"
+    );
+}
+
+#[test]
+fn check_accepts_the_committed_course() {
+    let out = grader(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("4 problems"));
+}
+
+/// A course in a temporary folder, with one problem whose spec is `problem`.
+fn course_with(problem: &str, data: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("grader.toml"),
+        "spec_version = 1\n[course]\nname = \"t\"\n",
+    )
+    .expect("write");
+    let p = dir.path().join("problems/p1");
+    std::fs::create_dir_all(&p).expect("mkdir");
+    std::fs::write(p.join("problem.toml"), problem).expect("write");
+    for (name, contents) in data {
+        std::fs::write(p.join(name), contents).expect("write data");
+    }
+    dir
+}
+
+const GOOD: &str = r#"spec_version = 1
+id = "p1"
+title = "t"
+kind = "code"
+statement = "s"
+[[inputs]]
+name = "x"
+type = "vec"
+[[outputs]]
+name = "y"
+type = "float"
+[[cases]]
+name = "c1"
+visibility = "sample"
+input = { x = [1.0] }
+expected = { y = 1.0 }
+"#;
+
+#[test]
+fn check_names_the_file_and_key_of_each_spec_error() {
+    type Broken<'a> = (String, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: BTreeMap<&str, Broken> = BTreeMap::from([
+        (
+            "unknown key",
+            (
+                GOOD.replace("kind = \"code\"", "kind = \"code\"\npionts = 3"),
+                vec![],
+                "unknown field `pionts`",
+            ),
+        ),
+        (
+            "bad kind",
+            (
+                GOOD.replace("kind = \"code\"", "kind = \"essay\""),
+                vec![],
+                "unknown variant `essay`",
+            ),
+        ),
+        (
+            "bad type",
+            (
+                GOOD.replace("type = \"float\"", "type = \"real\""),
+                vec![],
+                "unknown type `real`",
+            ),
+        ),
+        (
+            "expected of wrong type",
+            (
+                GOOD.replace("expected = { y = 1.0 }", "expected = { y = \"one\" }"),
+                vec![],
+                "`cases[0].expected.y`: expected a number",
+            ),
+        ),
+        (
+            "missing input",
+            (
+                GOOD.replace("input = { x = [1.0] }", "input = { z = [1.0] }"),
+                vec![],
+                "`cases[0].input.x`: missing",
+            ),
+        ),
+        (
+            "missing data file",
+            (
+                GOOD.replace(
+                    "input = { x = [1.0] }\nexpected = { y = 1.0 }",
+                    "data = \"nope.json\"",
+                ),
+                vec![],
+                "`cases[0].data`: cannot read",
+            ),
+        ),
+        (
+            "bad data file",
+            (
+                GOOD.replace(
+                    "input = { x = [1.0] }\nexpected = { y = 1.0 }",
+                    "data = \"d.json\"",
+                ),
+                vec![("d.json", r#"{"input": {"x": [1]}, "expected": {"y": [1]}}"#)],
+                "d.json: `expected.y`: expected a number",
+            ),
+        ),
+        (
+            "id mismatch",
+            (
+                GOOD.replace("id = \"p1\"", "id = \"p2\""),
+                vec![],
+                "`id`: is `p2` but the problem's directory is `p1`",
+            ),
+        ),
+        (
+            "no sample",
+            (
+                GOOD.replace("\"sample\"", "\"hidden\""),
+                vec![],
+                "`cases`: at least one case must be a `sample`",
+            ),
+        ),
+        (
+            "negative tolerance",
+            (
+                GOOD.replace("type = \"float\"", "type = \"float\"\nrtol = -1.0"),
+                vec![],
+                "`outputs[0].rtol`: must be a finite number ≥ 0",
+            ),
+        ),
+    ]);
+    for (what, (spec, data, needle)) in cases {
+        let dir = course_with(&spec, &data);
+        let out = grader(&["--course", dir.path().to_str().expect("p"), "check"]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{what}: {stderr}");
+        assert!(
+            stderr.contains("problems/p1/"),
+            "{what}: names the file: {stderr}"
+        );
+        assert!(
+            stderr.contains(needle),
+            "{what}: wanted `{needle}` in:\n{stderr}"
+        );
+    }
+    let dir = course_with(GOOD, &[]);
+    let out = grader(&["--course", dir.path().to_str().expect("p"), "check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_broken_course_file_is_exit_3_naming_it() {
+    let dir = course_with(GOOD, &[]);
+    std::fs::write(
+        dir.path().join("grader.toml"),
+        "spec_version = 1\n[course]\nname = 3\n",
+    )
+    .expect("write");
+    let out = grader(&["--course", dir.path().to_str().expect("p"), "list"]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("grader.toml") && stderr.contains("name"),
+        "{stderr}"
+    );
+}
