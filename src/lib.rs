@@ -14,9 +14,11 @@
 //! - [`app`] wires the commands of [`cli`] to the pipeline.
 
 pub mod app;
+pub mod batch;
 pub mod cli;
 pub mod compare;
 pub mod grade;
 pub mod report;
 pub mod sandbox;
 pub mod spec;
+pub mod verdict;

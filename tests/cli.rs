@@ -380,7 +380,7 @@ fn unknown_problem_lists_the_known_ones() {
     assert_eq!(out.status.code(), Some(3));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("no problem `q9.9`") && stderr.contains("q2.3"),
+        stderr.contains("no code problem `q9.9`") && stderr.contains("q2.3"),
         "{stderr}"
     );
 }

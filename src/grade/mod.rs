@@ -3,56 +3,16 @@
 
 use std::time::Duration;
 
+pub mod answers;
+
 use serde::{Deserialize, Serialize};
+
+pub use crate::verdict::Verdict;
+use answers::ItemResult;
 
 use crate::compare::{self, Comparison, Mismatch};
 use crate::sandbox::{Execution, Limits, Outcome, Program, Sandbox, TrapKind};
 use crate::spec::{Problem, TestCase, Visibility};
-
-/// The contract's verdicts (§3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Accepted,
-    WrongAnswer,
-    InvalidOutput,
-    RuntimeError,
-    TimeLimitExceeded,
-    MemoryLimitExceeded,
-    OutputLimitExceeded,
-    InvalidSubmission,
-}
-
-impl Verdict {
-    pub const ALL: [Verdict; 8] = [
-        Verdict::Accepted,
-        Verdict::WrongAnswer,
-        Verdict::InvalidOutput,
-        Verdict::RuntimeError,
-        Verdict::TimeLimitExceeded,
-        Verdict::MemoryLimitExceeded,
-        Verdict::OutputLimitExceeded,
-        Verdict::InvalidSubmission,
-    ];
-
-    /// The name used in JSON and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Accepted => "accepted",
-            Verdict::WrongAnswer => "wrong_answer",
-            Verdict::InvalidOutput => "invalid_output",
-            Verdict::RuntimeError => "runtime_error",
-            Verdict::TimeLimitExceeded => "time_limit_exceeded",
-            Verdict::MemoryLimitExceeded => "memory_limit_exceeded",
-            Verdict::OutputLimitExceeded => "output_limit_exceeded",
-            Verdict::InvalidSubmission => "invalid_submission",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Verdict> {
-        Verdict::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-}
 
 /// The result of one test case.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -91,6 +51,50 @@ pub struct ProblemResult {
 impl ProblemResult {
     pub fn all_accepted(&self) -> bool {
         self.cases.iter().all(|c| c.verdict == Verdict::Accepted)
+    }
+}
+
+/// One code problem in a whole-course report; `result` is `None` when nothing was submitted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeEntry {
+    pub problem: String,
+    pub title: String,
+    pub score: f64,
+    pub max_score: f64,
+    pub result: Option<ProblemResult>,
+}
+
+/// Everything one student handed in, graded: code problems, answers, what is missing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudentReport {
+    pub student: String,
+    pub score: f64,
+    pub max_score: f64,
+    /// Points of manual answers waiting for a TA (not in `score`).
+    pub pending: f64,
+    pub problems: Vec<CodeEntry>,
+    pub items: Vec<ItemResult>,
+    /// Ids of code problems with no module and items with no answer.
+    pub missing: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl StudentReport {
+    /// Every auto-graded part at full marks and nothing missing (pending parts aside).
+    pub fn complete(&self) -> bool {
+        self.missing.is_empty()
+            && self
+                .problems
+                .iter()
+                .all(|p| p.result.as_ref().is_some_and(ProblemResult::all_accepted))
+            && self.items.iter().all(|i| {
+                matches!(
+                    i.status,
+                    answers::ItemStatus::Correct | answers::ItemStatus::Pending
+                )
+            })
     }
 }
 
@@ -306,17 +310,6 @@ pub fn human_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn verdict_names_round_trip() {
-        for v in Verdict::ALL {
-            assert_eq!(Verdict::parse(v.as_str()), Some(v));
-            assert_eq!(
-                serde_json::to_value(v).ok(),
-                Some(serde_json::Value::String(v.as_str().into()))
-            );
-        }
-    }
 
     #[test]
     fn sizes_and_durations_read_naturally() {

@@ -2,6 +2,8 @@
 //! their serde model, loading, and every check that can be made without running anything.
 //! Each error names the file and the key.
 
+mod generate;
+mod items;
 mod model;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,12 +16,17 @@ use serde_json::Value as Json;
 use crate::compare::{FieldType, OutputField, Tolerance, Value, shape_of};
 use crate::sandbox::Limits;
 
+pub use generate::Generator;
+pub use items::{AnswerField, Item, Precision, Twin};
 use model::{CaseFile, CourseFile, LimitsFile, ProblemFile};
 pub use model::{Kind, Visibility};
+
+use crate::verdict::Verdict;
 
 pub const SPEC_VERSION: u32 = 1;
 pub const COURSE_FILE: &str = "grader.toml";
 pub const PROBLEM_FILE: &str = "problem.toml";
+pub const ITEM_FILE: &str = "answer.toml";
 
 /// One thing wrong with a spec: the file, the key inside it, and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,6 +77,8 @@ pub struct Course {
     pub root: PathBuf,
     pub name: String,
     pub problems_dir: PathBuf,
+    /// Where the built modules named in `[solutions]` are.
+    pub solutions_dir: PathBuf,
     limits: LimitsFile,
     tolerance: Tolerance,
 }
@@ -104,10 +113,35 @@ pub struct Problem {
     pub limits: ProblemLimits,
     pub inputs: Vec<InputField>,
     pub outputs: Vec<OutputField>,
+    /// Hand-written cases first, then generated ones.
     pub cases: Vec<TestCase>,
+    pub generators: Vec<Generator>,
+    pub solutions: Option<Solutions>,
+}
+
+/// The built modules that prove a problem right.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Solutions {
+    /// Accepted on every case; writes generated data and recomputes answer keys.
+    pub reference: String,
+    /// Other modules, each with the verdict it must earn.
+    pub others: Vec<(String, Verdict)>,
+}
+
+/// Whether loading a problem needs the data files of its generated cases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Generated {
+    Required,
+    /// For `grader gen`, which writes them.
+    Skipped,
 }
 
 impl Problem {
+    /// The folder of the problem's spec.
+    pub fn dir(&self) -> &Path {
+        self.file.parent().unwrap_or(Path::new("."))
+    }
+
     pub fn max_score(&self) -> f64 {
         self.cases.iter().map(|c| c.points).sum()
     }
@@ -186,6 +220,7 @@ impl Course {
             root: root.to_path_buf(),
             name: spec.course.name,
             problems_dir,
+            solutions_dir: root.join(&spec.course.solutions),
             limits: spec.limits,
             tolerance,
         })
@@ -202,36 +237,48 @@ impl Course {
         })?;
         let mut ids: Vec<String> = entries
             .filter_map(Result::ok)
-            .filter(|e| e.path().join(PROBLEM_FILE).is_file())
+            .filter(|e| e.path().join(PROBLEM_FILE).is_file() || e.path().join(ITEM_FILE).is_file())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         ids.sort_by_key(|id| sort_key(id));
         Ok(ids)
     }
 
-    /// Loads and checks one problem by id.
+    /// Loads and checks one code problem by id.
     pub fn problem(&self, id: &str) -> Result<Problem, InvalidSpec> {
+        self.load_problem(id, Generated::Required)
+    }
+
+    pub fn load_problem(&self, id: &str, generated: Generated) -> Result<Problem, InvalidSpec> {
         let file = self.problems_dir.join(id).join(PROBLEM_FILE);
         if !file.is_file() {
-            let known = self.problem_ids().unwrap_or_default().join(", ");
+            let known = self.code_ids().join(", ");
             return Err(InvalidSpec(vec![SpecError {
                 file: self.problems_dir.clone(),
                 key: None,
                 message: format!(
-                    "no problem `{id}` (there is no {}); known: {known}",
+                    "no code problem `{id}` (there is no {}); known: {known}",
                     file.display()
                 ),
             }]));
         }
         let spec: ProblemFile = read_toml(&file).map_err(|e| InvalidSpec(vec![e]))?;
-        self.check_problem(id, &file, spec)
+        self.check_problem(id, &file, spec, generated)
     }
 
-    /// Loads every problem; returns those that load and every error of those that do not.
+    fn code_ids(&self) -> Vec<String> {
+        self.problem_ids()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|id| self.problems_dir.join(id).join(PROBLEM_FILE).is_file())
+            .collect()
+    }
+
+    /// Loads every code problem; returns those that load and every error of those that do not.
     pub fn problems(&self) -> Result<(Vec<Problem>, Vec<SpecError>), InvalidSpec> {
         let mut problems = Vec::new();
         let mut errors = Vec::new();
-        for id in self.problem_ids()? {
+        for id in self.code_ids() {
             match self.problem(&id) {
                 Ok(p) => problems.push(p),
                 Err(InvalidSpec(e)) => errors.extend(e),
@@ -240,11 +287,33 @@ impl Course {
         Ok((problems, errors))
     }
 
+    /// Loads every pencil-and-paper, choice and manual item.
+    pub fn items(&self) -> Result<(Vec<Item>, Vec<SpecError>), InvalidSpec> {
+        let mut items = Vec::new();
+        let mut errors = Vec::new();
+        for id in self.problem_ids()? {
+            let file = self.problems_dir.join(&id).join(ITEM_FILE);
+            if file.is_file() {
+                match items::load(&id, &file) {
+                    Ok(item) => items.push(item),
+                    Err(e) => errors.extend(e),
+                }
+            }
+        }
+        Ok((items, errors))
+    }
+
+    /// The path of a built solution module named in a `[solutions]` table.
+    pub fn solution_path(&self, module: &str) -> PathBuf {
+        self.solutions_dir.join(format!("{module}.wasm"))
+    }
+
     fn check_problem(
         &self,
         dir_id: &str,
         file: &Path,
         spec: ProblemFile,
+        generated: Generated,
     ) -> Result<Problem, InvalidSpec> {
         let mut errors = Vec::new();
         let err = |key: String, message: String| SpecError {
@@ -259,6 +328,12 @@ impl Course {
                     "is {}, this grader reads version {SPEC_VERSION}",
                     spec.spec_version
                 ),
+            ));
+        }
+        if spec.kind != Kind::Code {
+            errors.push(err(
+                "kind".into(),
+                format!("is `{}`, but problem.toml holds code problems (answer, choice and manual items go in {ITEM_FILE})", spec.kind.as_str()),
             ));
         }
         if spec.id != dir_id {
@@ -321,7 +396,7 @@ impl Course {
             })
             .collect();
 
-        if spec.cases.is_empty() {
+        if spec.cases.is_empty() && spec.generate.is_empty() {
             errors.push(err(
                 "cases".into(),
                 "a code problem has at least one test case".into(),
@@ -336,11 +411,6 @@ impl Course {
                 "at least one case must be a `sample` the student can see".into(),
             ));
         }
-        errors.extend(duplicates(
-            spec.cases.iter().map(|c| c.name.as_str()),
-            "cases",
-            file,
-        ));
         let dir = file.parent().unwrap_or(Path::new("."));
         let mut cases = Vec::new();
         for (i, case) in spec.cases.iter().enumerate() {
@@ -349,6 +419,64 @@ impl Course {
                 Err(e) => errors.extend(e),
             }
         }
+        let mut generators = Vec::new();
+        for (g, gen_file) in spec.generate.iter().enumerate() {
+            let generator = match Generator::from_file(gen_file) {
+                Ok(generator) => generator,
+                Err(message) => {
+                    errors.push(SpecError {
+                        file: file.to_path_buf(),
+                        key: Some(format!("generate[{g}]")),
+                        message,
+                    });
+                    continue;
+                }
+            };
+            if generated == Generated::Required {
+                for i in 0..generator.count {
+                    let case = CaseFile {
+                        name: generator.case_name(i),
+                        visibility: generator.visibility,
+                        points: generator.points,
+                        input: None,
+                        expected: None,
+                        data: Some(PathBuf::from(generator.data_file(i))),
+                    };
+                    let loaded = generated_case(
+                        &generator, i, &case, dir, file, &inputs, &outputs, &spec.id,
+                    );
+                    match loaded {
+                        Ok(c) => cases.push(c),
+                        Err(e) => errors.extend(e),
+                    }
+                }
+            }
+            generators.push(generator);
+        }
+        let names: Vec<&str> = spec
+            .cases
+            .iter()
+            .map(|c| c.name.as_str())
+            .chain(generators.iter().map(|g| g.name.as_str()))
+            .collect();
+        errors.extend(duplicates(names.into_iter(), "cases", file));
+        let solutions = spec.solutions.as_ref().map(|s| Solutions {
+            reference: s.reference.clone(),
+            others: s
+                .others
+                .iter()
+                .filter_map(|(module, label)| match Verdict::parse(label) {
+                    Some(v) => Some((module.clone(), v)),
+                    None => {
+                        errors.push(err(
+                            format!("solutions.others.{module}"),
+                            format!("`{label}` is not a verdict (accepted, wrong_answer, invalid_output, runtime_error, …)"),
+                        ));
+                        None
+                    }
+                })
+                .collect(),
+        });
         if !errors.is_empty() {
             return Err(InvalidSpec(errors));
         }
@@ -362,6 +490,8 @@ impl Course {
             inputs,
             outputs,
             cases,
+            generators,
+            solutions,
         })
     }
 
@@ -457,7 +587,7 @@ fn duplicates<'a>(names: impl Iterator<Item = &'a str>, key: &str, file: &Path) 
 }
 
 /// Converts TOML to the contract's JSON: non-finite floats become `"inf"`, `"-inf"`, `"nan"`.
-fn toml_to_json(v: &toml::Value) -> Result<Json, String> {
+pub(crate) fn toml_to_json(v: &toml::Value) -> Result<Json, String> {
     Ok(match v {
         toml::Value::String(s) => Json::String(s.clone()),
         toml::Value::Integer(i) => Json::from(*i),
@@ -475,6 +605,48 @@ fn toml_to_json(v: &toml::Value) -> Result<Json, String> {
                 .collect::<Result<_, String>>()?,
         ),
     })
+}
+
+/// A generated case: its data file must exist and hold the inputs the generator draws now.
+#[allow(clippy::too_many_arguments)]
+fn generated_case(
+    generator: &Generator,
+    index: usize,
+    case: &CaseFile,
+    dir: &Path,
+    file: &Path,
+    inputs: &[InputField],
+    outputs: &[OutputField],
+    id: &str,
+) -> Result<TestCase, Vec<SpecError>> {
+    let path = dir.join(generator.data_file(index));
+    let key = format!("generate.{}", generator.name);
+    if !path.is_file() {
+        return Err(vec![SpecError {
+            file: file.to_path_buf(),
+            key: Some(key),
+            message: format!("missing {}: run `grader gen {id}`", path.display()),
+        }]);
+    }
+    let loaded = load_case(case, index, dir, file, inputs, outputs)?;
+    let drawn = generator.inputs(index).map_err(|message| {
+        vec![SpecError {
+            file: file.to_path_buf(),
+            key: Some(key.clone()),
+            message,
+        }]
+    })?;
+    if drawn != loaded.input {
+        return Err(vec![SpecError {
+            file: path,
+            key: Some("input".into()),
+            message: format!(
+                "does not match what `[[generate]] {}` draws now: run `grader gen {id}`",
+                generator.name
+            ),
+        }]);
+    }
+    Ok(loaded)
 }
 
 fn load_case(

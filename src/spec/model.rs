@@ -1,5 +1,6 @@
 //! The serde model of `grader.toml` and `problem.toml`, exactly as written on disk.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,13 @@ pub(super) struct CourseSection {
     pub name: String,
     #[serde(default = "default_problems_dir")]
     pub problems: PathBuf,
+    /// Where the built modules named in problems' `[solutions]` are.
+    #[serde(default = "default_solutions_dir")]
+    pub solutions: PathBuf,
+}
+
+fn default_solutions_dir() -> PathBuf {
+    PathBuf::from("target/fixtures")
 }
 
 fn default_problems_dir() -> PathBuf {
@@ -48,17 +56,27 @@ pub(super) struct ToleranceFile {
     pub atol: Option<f64>,
 }
 
-/// How a problem is graded. Only `code` exists so far; pencil-and-paper kinds come next.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+/// How an item is graded (contract §1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
+    /// A WebAssembly program, run on test cases (`problem.toml`).
     Code,
+    /// Numbers or small matrices in `answers.toml`, compared with the key to the digits asked.
+    Answer,
+    /// A choice or matching in `answers.toml`, compared exactly.
+    Choice,
+    /// Free text in `answers.toml`, graded by a TA: reported as pending.
+    Manual,
 }
 
 impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Code => "code",
+            Kind::Answer => "answer",
+            Kind::Choice => "choice",
+            Kind::Manual => "manual",
         }
     }
 }
@@ -96,6 +114,100 @@ pub(super) struct ProblemFile {
     pub outputs: Vec<OutputFile>,
     #[serde(default)]
     pub cases: Vec<CaseFile>,
+    /// Seeded random cases whose data `grader gen` writes from the reference's outputs.
+    #[serde(default)]
+    pub generate: Vec<GeneratorFile>,
+    pub solutions: Option<SolutionsFile>,
+}
+
+/// The built solutions that prove a problem right (`grader verify`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SolutionsFile {
+    /// The staff solution: accepted on every case, the source of generated data.
+    pub reference: String,
+    /// Other modules and the verdict each must earn (e.g. a classic mistake: "wrong_answer").
+    #[serde(default)]
+    pub others: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct GeneratorFile {
+    /// Cases are named `<name>-1` … `<name>-<count>`, data in `data/<name>-<i>.json`.
+    pub name: String,
+    pub count: usize,
+    pub seed: u64,
+    #[serde(default = "hidden")]
+    pub visibility: Visibility,
+    #[serde(default = "one")]
+    pub points: f64,
+    /// Sizes drawn per case, `{ n = [1, 8] }`; a bound may name another size.
+    #[serde(default)]
+    pub dims: BTreeMap<String, [toml::Value; 2]>,
+    pub inputs: BTreeMap<String, InputGenFile>,
+}
+
+fn hidden() -> Visibility {
+    Visibility::Hidden
+}
+
+/// How one input is drawn: a float, vector or matrix in `range` (with `shape`), an int in
+/// `int`, or a fixed `value`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct InputGenFile {
+    pub shape: Option<Vec<toml::Value>>,
+    pub range: Option<[f64; 2]>,
+    pub decimals: Option<u32>,
+    pub int: Option<[toml::Value; 2]>,
+    pub value: Option<toml::Value>,
+}
+
+/// `answer.toml`: the pencil-and-paper, choice or manual part of a question.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ItemFile {
+    pub spec_version: u32,
+    pub id: String,
+    pub title: String,
+    pub kind: Kind,
+    pub statement: String,
+    /// The code problem and case whose reference output recomputes the keys.
+    pub twin: Option<TwinFile>,
+    #[serde(default)]
+    pub fields: Vec<AnswerFieldFile>,
+    /// Points of a manual item.
+    pub points: Option<f64>,
+    /// For the TA: the reference solution and what earns the points.
+    pub rubric: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TwinFile {
+    pub problem: String,
+    pub case: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AnswerFieldFile {
+    /// The key in the student's table; dots reach into nested tables (`BERT.masking`).
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: FieldType,
+    pub key: toml::Value,
+    #[serde(default = "one")]
+    pub points: f64,
+    /// Right to this many decimal places: within one unit of the last digit.
+    pub decimals: Option<u32>,
+    /// Right to this many significant figures: within one unit of the last one.
+    pub sig_figs: Option<u32>,
+    /// For choices: the allowed answers.
+    pub options: Option<Vec<String>>,
+    /// Where the twin's output holds this value, e.g. `hs[2][0]`.
+    pub twin: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

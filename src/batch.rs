@@ -1,0 +1,153 @@
+//! Whole submissions: a student's folder (contract §8) graded against the whole course.
+//! One problem's failure never stops the others: each is a verdict or a warning in the report.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::grade::answers::{ItemStatus, grade_answers};
+use crate::grade::{self, CodeEntry, StudentReport};
+use crate::sandbox::Sandbox;
+use crate::spec::{Item, Problem};
+
+/// The course's problems and items, loaded once, with a sandbox per wasm stack size.
+pub struct Grader {
+    problems: Vec<Problem>,
+    items: Vec<Item>,
+    sandboxes: BTreeMap<usize, Sandbox>,
+}
+
+impl Grader {
+    pub fn new(problems: Vec<Problem>, items: Vec<Item>) -> anyhow::Result<Self> {
+        let mut sandboxes = BTreeMap::new();
+        for p in &problems {
+            let stack = p.limits.wasm_stack_bytes;
+            if let std::collections::btree_map::Entry::Vacant(slot) = sandboxes.entry(stack) {
+                slot.insert(Sandbox::new(stack).context("starting the sandbox")?);
+            }
+        }
+        Ok(Self {
+            problems,
+            items,
+            sandboxes,
+        })
+    }
+
+    /// The largest wasm stack of any problem: grading threads need more native stack.
+    pub fn max_wasm_stack(&self) -> usize {
+        self.sandboxes.keys().copied().max().unwrap_or(0)
+    }
+
+    /// Grades the folder `dir`: `<id>.wasm` per code problem and an optional `answers.toml`.
+    pub fn grade_student(&self, dir: &Path) -> anyhow::Result<StudentReport> {
+        let listing = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read the student folder `{}`", dir.display()))?;
+        let mut warnings = Vec::new();
+        let mut names: Vec<String> = listing
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for name in &names {
+            let known = name == "answers.toml"
+                || name
+                    .strip_suffix(".wasm")
+                    .is_some_and(|id| self.problems.iter().any(|p| p.id == id));
+            if !known {
+                warnings.push(format!(
+                    "{name}: not a module of a code problem nor answers.toml; ignored"
+                ));
+            }
+        }
+
+        let mut missing = Vec::new();
+        let mut problems = Vec::new();
+        for problem in &self.problems {
+            let path = dir.join(format!("{}.wasm", problem.id));
+            let result = match std::fs::read(&path) {
+                Ok(wasm) => {
+                    let sandbox = &self.sandboxes[&problem.limits.wasm_stack_bytes];
+                    Some(grade::grade(
+                        sandbox,
+                        problem,
+                        &format!("{}.wasm", problem.id),
+                        &wasm,
+                    ))
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    missing.push(problem.id.clone());
+                    None
+                }
+                Err(e) => {
+                    warnings.push(format!(
+                        "{}.wasm: cannot be read ({e}); graded as not submitted",
+                        problem.id
+                    ));
+                    missing.push(problem.id.clone());
+                    None
+                }
+            };
+            problems.push(CodeEntry {
+                problem: problem.id.clone(),
+                title: problem.title.clone(),
+                score: result.as_ref().map_or(0.0, |r| r.score),
+                max_score: problem.max_score(),
+                result,
+            });
+        }
+
+        let answers_path = dir.join("answers.toml");
+        let answers = match std::fs::read_to_string(&answers_path) {
+            Ok(text) => {
+                match toml::from_str::<toml::Table>(&text) {
+                    Ok(table) => Some(table),
+                    Err(e) => {
+                        let detail = e.to_string().trim_end().replace('\n', "\n    ");
+                        warnings.push(format!("answers.toml is not valid TOML, so no answer in it was graded: {detail}"));
+                        None
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                warnings.push(format!(
+                    "answers.toml cannot be read ({e}); no answer was graded"
+                ));
+                None
+            }
+        };
+        let code_ids: Vec<String> = self.problems.iter().map(|p| p.id.clone()).collect();
+        let (items, answer_warnings) = grade_answers(&self.items, answers.as_ref(), &code_ids);
+        warnings.extend(answer_warnings);
+        missing.extend(
+            items
+                .iter()
+                .filter(|i| i.status == ItemStatus::Missing)
+                .map(|i| format!("{} ({})", i.id, i.kind.as_str())),
+        );
+
+        let score = problems.iter().map(|p| p.score).sum::<f64>()
+            + items.iter().map(|i| i.score).sum::<f64>();
+        let max_score = problems.iter().map(|p| p.max_score).sum::<f64>()
+            + items.iter().map(|i| i.max_score).sum::<f64>();
+        let pending = items
+            .iter()
+            .filter(|i| i.status == ItemStatus::Pending)
+            .map(|i| i.max_score)
+            .sum();
+        Ok(StudentReport {
+            student: dir.file_name().map_or_else(
+                || dir.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+            score,
+            max_score,
+            pending,
+            problems,
+            items,
+            missing,
+            warnings,
+        })
+    }
+}
