@@ -7,11 +7,13 @@ use std::path::Path;
 use anyhow::{Context, anyhow};
 use colored::Colorize;
 
+use crate::batch::Grader;
 use crate::cli::{Cli, Color, Command, Format};
 use crate::grade::{self, ProblemResult};
 use crate::report;
 use crate::sandbox::Sandbox;
-use crate::spec::{Course, InvalidSpec, Problem};
+use crate::spec::{Course, InvalidSpec, Kind, Problem};
+use crate::staff;
 
 /// How a command that ran to the end turned out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +59,56 @@ pub fn run(cli: &Cli) -> anyhow::Result<Status> {
                 Status::NotAllAccepted
             })
         }
+        Command::Grade { student, format } => {
+            let (problems, mut errors) = course.problems()?;
+            let (items, item_errors) = course.items()?;
+            errors.extend(item_errors);
+            if !errors.is_empty() {
+                return Err(InvalidSpec(errors).into());
+            }
+            let grader = Grader::new(problems, items)?;
+            let report =
+                on_grading_thread(grader.max_wasm_stack(), || grader.grade_student(student))??;
+            match format {
+                Format::Human => print!("{}", report::student_human(&report)),
+                Format::Json => println!("{}", report::student_json(&report)),
+            }
+            Ok(if report.complete() {
+                Status::Success
+            } else {
+                Status::NotAllAccepted
+            })
+        }
         Command::Check => check(&course),
+        Command::Verify => {
+            let findings = staff::verify(&course)?;
+            for f in &findings {
+                let mark = if f.ok { "✓".green() } else { "✗".red() };
+                println!("{mark} {:<14} {}", f.subject, f.detail);
+            }
+            let failed = findings.iter().filter(|f| !f.ok).count();
+            if failed == 0 {
+                println!(
+                    "{} {} checks passed",
+                    "verified:".green().bold(),
+                    findings.len()
+                );
+                Ok(Status::Success)
+            } else {
+                println!(
+                    "{} {failed} of {} checks failed",
+                    "not verified:".red().bold(),
+                    findings.len()
+                );
+                Ok(Status::NotAllAccepted)
+            }
+        }
+        Command::Gen { problem } => {
+            for path in staff::generate(&course, problem)? {
+                println!("wrote {}", path.display());
+            }
+            Ok(Status::Success)
+        }
         Command::List { format } => list(&course, *format),
         Command::Show { problem } => {
             print!("{}", show(&course.problem(problem)?));
@@ -95,15 +146,18 @@ pub fn on_grading_thread<T: Send>(
 }
 
 fn check(course: &Course) -> anyhow::Result<Status> {
-    let (problems, errors) = course.problems()?;
+    let (problems, mut errors) = course.problems()?;
+    let (items, item_errors) = course.items()?;
+    errors.extend(item_errors);
     if !errors.is_empty() {
         return Err(InvalidSpec(errors).into());
     }
     let cases: usize = problems.iter().map(|p| p.cases.len()).sum();
     println!(
-        "{} {} and {cases} test cases are valid ({})",
+        "{} {} with {cases} test cases and {} are valid ({})",
         "ok:".green().bold(),
-        plural(problems.len(), "problem"),
+        plural(problems.len(), "code problem"),
+        plural(items.len(), "answer, choice or manual item"),
         course.root.join(crate::spec::COURSE_FILE).display()
     );
     Ok(Status::Success)
@@ -118,43 +172,69 @@ fn plural(n: usize, word: &str) -> String {
 }
 
 fn list(course: &Course, format: Format) -> anyhow::Result<Status> {
-    let (problems, errors) = course.problems()?;
+    let (problems, mut errors) = course.problems()?;
+    let (items, item_errors) = course.items()?;
+    errors.extend(item_errors);
     if !errors.is_empty() {
         return Err(InvalidSpec(errors).into());
     }
+    // (id, title, kind, points, what is graded)
+    let mut rows: Vec<(String, String, Kind, f64, String)> = problems
+        .iter()
+        .map(|p| {
+            (
+                p.id.clone(),
+                p.title.clone(),
+                p.kind,
+                p.max_score(),
+                plural(p.cases.len(), "case"),
+            )
+        })
+        .chain(items.iter().map(|i| {
+            let parts = match i.kind {
+                Kind::Manual => "TA-graded".to_string(),
+                _ => plural(i.fields.len(), "field"),
+            };
+            (i.id.clone(), i.title.clone(), i.kind, i.points, parts)
+        }))
+        .collect();
+    rows.sort_by(|a, b| {
+        crate::spec::sort_key(&a.0)
+            .cmp(&crate::spec::sort_key(&b.0))
+            .then(a.2.cmp(&b.2))
+    });
     match format {
         Format::Json => {
-            let rows: Vec<_> = problems
+            let json: Vec<_> = rows
                 .iter()
-                .map(|p| {
-                    serde_json::json!({
-                        "id": p.id, "title": p.title, "kind": p.kind.as_str(),
-                        "points": p.max_score(), "cases": p.cases.len(),
-                    })
+                .map(|(id, title, kind, points, parts)| {
+                    serde_json::json!({"id": id, "title": title, "kind": kind.as_str(), "points": points, "graded": parts})
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&rows)?);
+            println!("{}", serde_json::to_string_pretty(&json)?);
         }
         Format::Human => {
-            let width = problems
-                .iter()
-                .map(|p| p.title.chars().count())
-                .max()
-                .unwrap_or(5);
+            let width = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(5);
             println!(
-                "{:<7} {:<width$}  {:<6} {:>6} {:>5}",
-                "id", "title", "kind", "points", "cases"
+                "{:<7} {:<width$}  {:<6} {:>6}  graded",
+                "id", "title", "kind", "points"
             );
-            for p in &problems {
+            for (id, title, kind, points, parts) in &rows {
                 println!(
-                    "{:<7} {:<width$}  {:<6} {:>6} {:>5}",
-                    p.id,
-                    p.title,
-                    p.kind.as_str(),
-                    report::points(p.max_score()),
-                    p.cases.len()
+                    "{id:<7} {title:<width$}  {:<6} {:>6}  {parts}",
+                    kind.as_str(),
+                    report::points(*points)
                 );
             }
+            let count = |k: Kind| rows.iter().filter(|r| r.2 == k).count();
+            println!(
+                "{} code problems, {} answer items, {} choice, {} manual; {} points in all",
+                count(Kind::Code),
+                count(Kind::Answer),
+                count(Kind::Choice),
+                count(Kind::Manual),
+                report::points(rows.iter().map(|r| r.3).sum())
+            );
         }
     }
     Ok(Status::Success)

@@ -19,7 +19,10 @@ Examples:
   grader show q2.3
   grader test q2.3 solution.wasm
   grader test q2.3 solution.wasm --format json
+  grader grade fixtures/cohort/ada
   grader check
+  grader verify
+  grader gen q2.3
 
 Exit codes: 0 all cases accepted (or specs valid), 1 graded but not all accepted,
 2 usage error, 3 invalid course or problem spec, 4 internal or I/O failure."
@@ -54,9 +57,24 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Grade a student's folder: one <id>.wasm per code problem and an optional answers.toml.
+    Grade {
+        /// The student's folder.
+        student: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
     /// Check grader.toml and every problem spec; exit 3 if anything is wrong.
     Check,
-    /// List the problems: id, title, kind, points and number of cases.
+    /// Prove the problem set right: references accepted, known-wrong solutions earn their
+    /// labels, answer keys agree with the references (exit 1 on any failure).
+    Verify,
+    /// Write the data files of a problem's generated cases from its reference solution.
+    Gen {
+        /// The problem id, e.g. q2.3.
+        problem: String,
+    },
+    /// List the problems and items: id, title, kind, points, cases or fields.
     List {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,

@@ -21,4 +21,5 @@ pub mod grade;
 pub mod report;
 pub mod sandbox;
 pub mod spec;
+pub mod staff;
 pub mod verdict;

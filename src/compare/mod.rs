@@ -162,6 +162,27 @@ pub fn compare(
     Comparison::Match
 }
 
+/// The part of `json` at `path`, written like `hs[2][0]` or `scores.D` (the paths mismatches
+/// report). `None` when the path leads nowhere.
+pub fn json_at<'a>(json: &'a Json, path: &str) -> Option<&'a Json> {
+    let mut value = json;
+    let mut rest = path;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('[') {
+            let end = after.find(']')?;
+            let index: usize = after[..end].parse().ok()?;
+            value = value.as_array()?.get(index)?;
+            rest = &after[end + 1..];
+        } else {
+            let after = rest.strip_prefix('.').unwrap_or(rest);
+            let end = after.find(['.', '[']).unwrap_or(after.len());
+            value = value.as_object()?.get(&after[..end])?;
+            rest = &after[end..];
+        }
+    }
+    Some(value)
+}
+
 /// The shape of a vector or matrix.
 pub fn shape_of(value: &Value) -> Option<Vec<usize>> {
     match value {
@@ -347,6 +368,16 @@ mod tests {
             "{}",
             m.describe()
         );
+    }
+
+    #[test]
+    fn paths_reach_into_outputs() {
+        let out = json!({"hs": [[0.5], [0.25]], "scores": {"D": 0.03}, "z": [[1, 2]]});
+        assert_eq!(json_at(&out, "hs[1][0]"), Some(&json!(0.25)));
+        assert_eq!(json_at(&out, "scores.D"), Some(&json!(0.03)));
+        assert_eq!(json_at(&out, "z[0]"), Some(&json!([1, 2])));
+        assert_eq!(json_at(&out, "hs[2][0]"), None);
+        assert_eq!(json_at(&out, "nope"), None);
     }
 
     #[test]

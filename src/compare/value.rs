@@ -25,6 +25,8 @@ pub enum FieldType {
     Map(Box<FieldType>),
     /// The value or `null`.
     Optional(Box<FieldType>),
+    /// Any JSON value, compared exactly (for structured inputs such as an agent's turns).
+    Json,
 }
 
 impl FromStr for FieldType {
@@ -44,6 +46,7 @@ impl FromStr for FieldType {
             "str" => return Ok(Self::Str),
             "vec" => return Ok(Self::Vec),
             "mat" => return Ok(Self::Mat),
+            "json" => return Ok(Self::Json),
             _ => {}
         }
         if let Some(t) = inner("list<") {
@@ -56,8 +59,8 @@ impl FromStr for FieldType {
             return Ok(Self::Optional(Box::new(t?)));
         }
         Err(format!(
-            "unknown type `{s}` (expected int, float, bool, str, vec, mat, list<T>, map<T> \
-             or optional<T>)"
+            "unknown type `{s}` (expected int, float, bool, str, vec, mat, json, list<T>, \
+             map<T> or optional<T>)"
         ))
     }
 }
@@ -74,6 +77,7 @@ impl fmt::Display for FieldType {
             Self::List(t) => write!(f, "list<{t}>"),
             Self::Map(t) => write!(f, "map<{t}>"),
             Self::Optional(t) => write!(f, "optional<{t}>"),
+            Self::Json => f.write_str("json"),
         }
     }
 }
@@ -104,6 +108,7 @@ impl FieldType {
             Self::List(t) => format!("an array of {}", t.describe_short()),
             Self::Map(t) => format!("an object whose values are {}", t.describe_short()),
             Self::Optional(t) => format!("{} or null", t.describe()),
+            Self::Json => "any JSON value".into(),
         }
     }
 
@@ -130,6 +135,7 @@ pub enum Value {
     Mat(Array2<f64>),
     List(Vec<Value>),
     Map(BTreeMap<String, Value>),
+    Json(Json),
 }
 
 /// A JSON value that does not have its declared type. `path` is like `y[1][0]`.
@@ -181,6 +187,7 @@ pub fn parse(json: &Json, ty: &FieldType, path: &str) -> Result<Value, TypeError
     Ok(match ty {
         FieldType::Optional(_) if json.is_null() => Value::Null,
         FieldType::Optional(inner) => parse(json, inner, path)?,
+        FieldType::Json => Value::Json(json.clone()),
         FieldType::Int => match json {
             Json::Number(n) => match (n.as_i64(), n.as_u64()) {
                 (Some(i), _) => Value::Int(i128::from(i)),
@@ -305,6 +312,7 @@ impl Value {
                     .collect(),
             ),
             Value::List(items) => Json::Array(items.iter().map(Value::to_json).collect()),
+            Value::Json(j) => j.clone(),
             Value::Map(map) => {
                 Json::Object(map.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
             }

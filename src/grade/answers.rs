@@ -153,6 +153,11 @@ fn manual_text(table: &toml::Table) -> String {
         .join("\n")
 }
 
+/// Why `value` is not the field's key, or `None` when it is (within the field's precision).
+pub fn key_error(field: &AnswerField, value: &Value) -> Option<String> {
+    first_error(&field.key, value, field.precision)
+}
+
 fn grade_field(field: &AnswerField, given: Option<&toml::Value>) -> FieldResult {
     let result = |correct: bool, message: String| FieldResult {
         name: field.name.clone(),

@@ -5,12 +5,110 @@ use std::fmt::Write as _;
 
 use colored::Colorize;
 
-use crate::grade::{CaseResult, ProblemResult, Verdict};
+use crate::grade::answers::ItemStatus;
+use crate::grade::{CaseResult, ProblemResult, StudentReport, Verdict};
 use crate::spec::Visibility;
 
 /// The machine-readable report: the result model as JSON, one object per problem.
 pub fn json(result: &ProblemResult) -> String {
     serde_json::to_string_pretty(result).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// A whole-course report as JSON.
+pub fn student_json(report: &StudentReport) -> String {
+    serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// A whole-course report for people: a line per problem and item, then the total.
+pub fn student_human(report: &StudentReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", format!("student {}", report.student).bold());
+    let width = report
+        .problems
+        .iter()
+        .map(|p| p.title.chars().count())
+        .chain(report.items.iter().map(|i| i.title.chars().count()))
+        .max()
+        .unwrap_or(0);
+    let _ = writeln!(out, "{}", "Code".bold());
+    for p in &report.problems {
+        let score = format!("{}/{}", points(p.score), points(p.max_score));
+        let status = match &p.result {
+            None => "not submitted".yellow(),
+            Some(r) if r.all_accepted() => "all cases accepted".green(),
+            Some(r) => {
+                if let Some(reason) = &r.invalid_submission {
+                    format!("invalid submission: {reason}").red()
+                } else {
+                    let failed: Vec<String> = r
+                        .cases
+                        .iter()
+                        .filter(|c| c.verdict != Verdict::Accepted)
+                        .map(|c| format!("{} ({})", c.name, verdict_words(c.verdict)))
+                        .collect();
+                    format!("failed: {}", failed.join(", ")).red()
+                }
+            }
+        };
+        let _ = writeln!(
+            out,
+            "  {:<7} {:<width$}  {score:>7}  {status}",
+            p.problem, p.title
+        );
+    }
+    if !report.items.is_empty() {
+        let _ = writeln!(out, "{}", "Answers".bold());
+    }
+    for i in &report.items {
+        let score = format!("{}/{}", points(i.score), points(i.max_score));
+        let status = match i.status {
+            ItemStatus::Correct => "correct".green(),
+            ItemStatus::Pending => "pending: graded by a TA".cyan(),
+            ItemStatus::Missing => "not answered".yellow(),
+            ItemStatus::Partial | ItemStatus::Incorrect => {
+                let wrong: Vec<String> = i
+                    .fields
+                    .iter()
+                    .filter(|f| !f.correct)
+                    .map(|f| format!("{}: {}", f.name, f.message))
+                    .collect();
+                wrong.join("; ").red()
+            }
+        };
+        let _ = writeln!(
+            out,
+            "  {:<7} {:<width$}  {score:>7}  {:<6}  {status}",
+            i.id,
+            i.title,
+            i.kind.as_str()
+        );
+    }
+    for w in &report.warnings {
+        let _ = writeln!(out, "{} {w}", "warning:".yellow().bold());
+    }
+    if !report.missing.is_empty() {
+        let _ = writeln!(out, "missing: {}", report.missing.join(", "));
+    }
+    let pending = if report.pending > 0.0 {
+        format!(" + {} pending", points(report.pending))
+    } else {
+        String::new()
+    };
+    let total = format!(
+        "total {}/{}{pending}",
+        points(report.score),
+        points(report.max_score)
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        if report.complete() {
+            total.green().bold()
+        } else {
+            total.bold()
+        }
+    );
+    out
 }
 
 fn verdict_words(v: Verdict) -> &'static str {

@@ -20,10 +20,11 @@ pub struct Generator {
     inputs: BTreeMap<String, InputGen>,
 }
 
+/// A size: a number, or another size plus an offset (`"n"`, `"n-1"`, `"n+2"`).
 #[derive(Clone, Debug, PartialEq)]
 enum Bound {
     Fixed(i64),
-    Dim(String),
+    Dim(String, i64),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -67,7 +68,18 @@ impl Rng {
 fn bound(v: &toml::Value, key: &str) -> Result<Bound, String> {
     match v {
         toml::Value::Integer(i) => Ok(Bound::Fixed(*i)),
-        toml::Value::String(s) => Ok(Bound::Dim(s.clone())),
+        toml::Value::String(s) => {
+            let (name, offset) = match s.find(['+', '-']) {
+                Some(at) => {
+                    let offset: i64 = s[at..].trim().parse().map_err(|_| {
+                        format!("`{key}`: `{s}` is not a size plus or minus a number")
+                    })?;
+                    (s[..at].trim().to_string(), offset)
+                }
+                None => (s.trim().to_string(), 0),
+            };
+            Ok(Bound::Dim(name, offset))
+        }
         _ => Err(format!(
             "`{key}`: a bound is an integer or the name of a size in `dims`"
         )),
@@ -132,7 +144,7 @@ impl Generator {
         }
         for (name, bounds) in &dims {
             for b in bounds {
-                if let Bound::Dim(d) = b
+                if let Bound::Dim(d, _) = b
                     && (!dims.contains_key(d) || d == name)
                 {
                     return Err(format!(
@@ -167,9 +179,9 @@ impl Generator {
         let size = |b: &Bound| -> Result<i64, String> {
             match b {
                 Bound::Fixed(i) => Ok(*i),
-                Bound::Dim(d) => sizes
+                Bound::Dim(d, offset) => sizes
                     .get(d)
-                    .copied()
+                    .map(|v| v + offset)
                     .ok_or_else(|| format!("unknown size `{d}`")),
             }
         };
@@ -227,7 +239,7 @@ impl Generator {
                 }
                 let get = |b: &Bound| match b {
                     Bound::Fixed(i) => Some(*i),
-                    Bound::Dim(d) => sizes.get(d).copied(),
+                    Bound::Dim(d, offset) => sizes.get(d).map(|v| v + offset),
                 };
                 if let (Some(lo), Some(hi)) = (get(lo), get(hi)) {
                     if lo > hi {
@@ -256,7 +268,7 @@ fn check_input(
         InputGen::Value(_) => vec![],
     };
     for b in bounds {
-        if let Bound::Dim(d) = b
+        if let Bound::Dim(d, _) = b
             && !dims.contains_key(d)
         {
             return Err(format!("`{key}`: `{d}` is not a size declared in `dims`"));
@@ -279,7 +291,7 @@ name = "random"
 count = 3
 seed = 7
 dims = { H = [2, 6], W = [2, 6], kh = [1, "H"], kw = [1, "W"] }
-inputs = { x = { shape = ["H", "W"], range = [-10.0, 10.0] }, k = { shape = ["kh", "kw"], range = [-1.0, 1.0], decimals = 2 }, n = { int = [1, "H"] }, base = { value = 10000.0 } }
+inputs = { x = { shape = ["H", "W"], range = [-10.0, 10.0] }, k = { shape = ["kh", "kw"], range = [-1.0, 1.0], decimals = 2 }, n = { int = [1, "H"] }, last = { int = [0, "H-1"] }, base = { value = 10000.0 } }
 "#;
 
     #[test]
@@ -297,6 +309,8 @@ inputs = { x = { shape = ["H", "W"], range = [-10.0, 10.0] }, k = { shape = ["kh
             let n = a["n"].as_i64().expect("n");
             assert!(n >= 1 && n as usize <= x.len());
             assert_eq!(a["base"], Json::from(10000.0));
+            let last = a["last"].as_i64().expect("last");
+            assert!(last >= 0 && (last as usize) < x.len());
             for v in k.iter().flat_map(|r| r.as_array().expect("row")) {
                 let v = v.as_f64().expect("num");
                 assert!(
