@@ -127,15 +127,15 @@ impl Grader {
                 .map(|i| format!("{} ({})", i.id, i.kind.as_str())),
         );
 
-        let score = problems.iter().map(|p| p.score).sum::<f64>()
-            + items.iter().map(|i| i.score).sum::<f64>();
-        let max_score = problems.iter().map(|p| p.max_score).sum::<f64>()
-            + items.iter().map(|i| i.max_score).sum::<f64>();
+        let score = problems.iter().map(|p| p.score).fold(0.0, |a, b| a + b)
+            + items.iter().map(|i| i.score).fold(0.0, |a, b| a + b);
+        let max_score = problems.iter().map(|p| p.max_score).fold(0.0, |a, b| a + b)
+            + items.iter().map(|i| i.max_score).fold(0.0, |a, b| a + b);
         let pending = items
             .iter()
             .filter(|i| i.status == ItemStatus::Pending)
             .map(|i| i.max_score)
-            .sum();
+            .fold(0.0, |a, b| a + b);
         Ok(StudentReport {
             student: dir.file_name().map_or_else(
                 || dir.display().to_string(),

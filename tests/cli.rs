@@ -230,7 +230,7 @@ fn reference_is_accepted_with_a_full_score_and_exit_0() {
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("✓ sheet-example"), "{stdout}");
     assert!(
-        stdout.contains("score 9/9  (7 of 7 cases accepted)"),
+        stdout.contains("score 13/13  (9 of 9 cases accepted)"),
         "{stdout}"
     );
     assert!(
@@ -298,9 +298,8 @@ fn hidden_cases_show_their_verdict_but_none_of_their_data() {
             assert_eq!(case.message, "wrong answer in output `y`");
         }
     }
-    let spec =
-        std::fs::read_to_string(Path::new(ROOT).join("problems/q2.3/data/random-7x9-by-3x4.json"))
-            .expect("data");
+    let spec = std::fs::read_to_string(Path::new(ROOT).join("problems/q2.3/data/random-1.json"))
+        .expect("data");
     let data: serde_json::Value = serde_json::from_str(&spec).expect("json");
     let hidden_value = data["expected"]["y"][0][0].to_string();
     for rendered in [text(&out.stdout), human] {
@@ -397,15 +396,22 @@ fn list_and_show() {
         serde_json::from_slice(&grader(&["list", "--format", "json"]).stdout).expect("list json");
     let q23 = rows
         .iter()
-        .find(|r| r["id"] == "q2.3")
+        .find(|r| r["id"] == "q2.3" && r["kind"] == "code")
         .expect("q2.3 listed");
     assert_eq!(
+        (q23["graded"].as_str(), q23["points"].as_f64()),
+        (Some("9 cases"), Some(13.0))
+    );
+    let count = |kind: &str| rows.iter().filter(|r| r["kind"] == kind).count();
+    assert_eq!(
         (
-            q23["kind"].as_str(),
-            q23["cases"].as_u64(),
-            q23["points"].as_f64()
+            count("code"),
+            count("answer"),
+            count("choice"),
+            count("manual")
         ),
-        (Some("code"), Some(7), Some(9.0))
+        (25, 15, 1, 19),
+        "the whole sheet is gradable"
     );
 
     let out = grader(&["show", "q2.3"]);
@@ -419,7 +425,7 @@ fn list_and_show() {
         stdout.contains(r#"{"y":[[-4.0,-4.0],[-4.0,-4.0]]}"#),
         "{stdout}"
     );
-    assert!(stdout.contains("5 more hidden"), "{stdout}");
+    assert!(stdout.contains("7 more hidden"), "{stdout}");
     assert!(
         !stdout.contains("asymmetric-kernel"),
         "hidden case names stay hidden: {stdout}"
@@ -430,7 +436,11 @@ fn list_and_show() {
 fn check_accepts_the_committed_course() {
     let out = grader(&["check"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("4 problems"));
+    assert!(
+        text(&out.stdout).contains("25 code problems with"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 /// A course in a temporary folder, with one problem whose spec is `problem`.
@@ -593,4 +603,333 @@ fn a_broken_course_file_is_exit_3_naming_it() {
         stderr.contains("grader.toml") && stderr.contains("name"),
         "{stderr}"
     );
+}
+
+/// A copy of the committed course in a temporary folder, solutions read from the built ones,
+/// so that a test can break one thing in it.
+fn course_copy() -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("read_dir") {
+            let entry = entry.expect("entry");
+            let target = to.join(entry.file_name());
+            if entry.path().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).expect("copy");
+            }
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy(
+        &Path::new(ROOT).join("problems"),
+        &dir.path().join("problems"),
+    );
+    let config = std::fs::read_to_string(Path::new(ROOT).join("grader.toml")).expect("grader.toml");
+    let solutions = format!("solutions = {:?}\n", fixtures().display().to_string());
+    let config = config.replace(
+        "problems = \"problems\"\n",
+        &format!("problems = \"problems\"\n{solutions}"),
+    );
+    std::fs::write(dir.path().join("grader.toml"), config).expect("write");
+    dir
+}
+
+fn edit(dir: &Path, file: &str, from: &str, to: &str) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert!(text.contains(from), "{file} has no `{from}`");
+    std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
+}
+
+fn verify_in(dir: &Path) -> (Option<i32>, String) {
+    let out = grader(&["--course", dir.to_str().expect("p"), "verify"]);
+    (out.status.code(), text(&out.stdout) + &text(&out.stderr))
+}
+
+#[test]
+fn verify_passes_on_the_committed_set() {
+    fixtures();
+    let out = grader(&["verify"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(!stdout.contains('✗'), "{stdout}");
+    assert!(
+        stdout.contains("q3.2 (answer)  keys per_step, total agree with q3_2"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("c_q2_1 earns accepted") && stdout.contains("c_q12_3 earns accepted"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn verify_fails_naming_the_problem_and_case_when_a_reference_breaks() {
+    let dir = course_copy();
+    edit(
+        dir.path(),
+        "problems/q2.3/problem.toml",
+        "reference = \"q2_3\"",
+        "reference = \"q2_3_transposed\"",
+    );
+    let (code, out) = verify_in(dir.path());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("✗ q2.3")
+            && out.contains(
+                "reference q2_3_transposed is not accepted: case `wide-image`: wrong_answer"
+            ),
+        "{out}"
+    );
+}
+
+#[test]
+fn verify_fails_when_a_known_wrong_solution_starts_passing() {
+    let dir = course_copy();
+    // As if the "wrong" module had been fixed: the reference itself, labelled wrong.
+    edit(
+        dir.path(),
+        "problems/q4.3/problem.toml",
+        "q4_3_big_negative = ",
+        "q4_3 = ",
+    );
+    let (code, out) = verify_in(dir.path());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("q4_3 should earn wrong_answer but earns accepted"),
+        "{out}"
+    );
+}
+
+#[test]
+fn verify_rejects_the_sheets_slip_in_q3_2() {
+    let dir = course_copy();
+    edit(
+        dir.path(),
+        "problems/q3.2/answer.toml",
+        "key = 4.2e-07",
+        "key = 1.5e-7",
+    );
+    let (code, out) = verify_in(dir.path());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("✗ q3.2 (answer)")
+            && out.contains("key `total` = 1.5e-7 disagrees with the reference"),
+        "{out}"
+    );
+}
+
+#[test]
+fn gen_writes_the_same_bytes_on_every_run() {
+    let dir = course_copy();
+    let data = dir.path().join("problems/q2.3/data");
+    std::fs::remove_dir_all(&data).expect("rm data");
+    let out = grader(&["--course", dir.path().to_str().expect("p"), "check"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("run `grader gen q2.3`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = grader(&["--course", dir.path().to_str().expect("p"), "gen", "q2.3"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for i in 1..=3 {
+        let name = format!("random-{i}.json");
+        let committed = std::fs::read(Path::new(ROOT).join("problems/q2.3/data").join(&name))
+            .expect("committed");
+        assert_eq!(
+            std::fs::read(data.join(&name)).expect("generated"),
+            committed,
+            "{name} differs"
+        );
+    }
+}
+
+#[test]
+fn a_stale_generated_file_is_a_spec_error() {
+    let dir = course_copy();
+    edit(
+        dir.path(),
+        "problems/q2.3/problem.toml",
+        "seed = 23",
+        "seed = 24",
+    );
+    let out = grader(&["--course", dir.path().to_str().expect("p"), "check"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("does not match what `[[generate]] random` draws now"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[derive(Debug, Deserialize)]
+struct StudentSummary {
+    student: String,
+    score: f64,
+    max_score: f64,
+    pending: f64,
+    missing: Vec<String>,
+    warnings: Vec<String>,
+    problems: Vec<serde_json::Value>,
+    items: Vec<serde_json::Value>,
+}
+
+fn grade_student(name: &str) -> (StudentSummary, Output) {
+    fixtures();
+    let dir = Path::new(ROOT).join("target/cohort").join(name);
+    let out = grader(&["grade", dir.to_str().expect("p"), "--format", "json"]);
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{name}: {e}\n{}{}", text(&out.stdout), text(&out.stderr)));
+    (report, out)
+}
+
+fn item<'a>(r: &'a StudentSummary, id: &str) -> &'a serde_json::Value {
+    r.items
+        .iter()
+        .find(|i| i["id"] == id)
+        .unwrap_or_else(|| panic!("no item {id}"))
+}
+
+#[test]
+fn the_sample_cohort_gets_its_expected_totals() {
+    // (student, score, pending, missing, warnings, exit code)
+    for (name, score, pending, missing, warnings, code) in [
+        ("ada", 212.0, 40.0, 0, 0, 0),
+        ("ben", 124.5, 2.0, 34, 0, 1),
+        ("cyd", 11.0, 0.0, 52, 0, 1),
+        ("dee", 15.0, 0.0, 54, 2, 1),
+        ("eve", 15.0, 0.0, 58, 1, 1),
+    ] {
+        let (r, out) = grade_student(name);
+        assert_eq!(r.student, name);
+        assert_eq!(r.max_score, 252.0, "{name}");
+        assert_eq!((r.score, r.pending), (score, pending), "{name}");
+        assert_eq!(
+            (r.missing.len(), r.warnings.len()),
+            (missing, warnings),
+            "{name}: {:?} {:?}",
+            r.missing,
+            r.warnings
+        );
+        assert_eq!(r.problems.len(), 25);
+        assert_eq!(r.items.len(), 35);
+        assert_eq!(out.status.code(), Some(code), "{name}");
+    }
+}
+
+#[test]
+fn answers_are_graded_to_the_digits_asked_and_pending_items_carry_the_rubric() {
+    let (ada, _) = grade_student("ada");
+    let manual = item(&ada, "q12.2");
+    assert_eq!(
+        (
+            manual["status"].as_str(),
+            manual["score"].as_f64(),
+            manual["max_score"].as_f64()
+        ),
+        (Some("pending"), Some(0.0), Some(3.0))
+    );
+    assert!(
+        manual["rubric"]
+            .as_str()
+            .is_some_and(|r| r.contains("R((n − m)θ)")),
+        "{manual}"
+    );
+    let (ben, out) = grade_student("ben");
+    let q31 = item(&ben, "q3.1");
+    assert_eq!(
+        q31["status"], "correct",
+        "h2 = 0.4051 and h3 = 0.7277 are right to 4 dp: {q31}"
+    );
+    let q32 = item(&ben, "q3.2");
+    assert_eq!(
+        (q32["status"].as_str(), q32["score"].as_f64()),
+        (Some("partial"), Some(1.0)),
+        "{q32}"
+    );
+    assert!(
+        q32["fields"][1]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("expected 4.2e-7 (to 2 significant figures), got 1.5e-7")),
+        "{q32}"
+    );
+    let q51 = item(&ben, "q5.1");
+    assert_eq!(
+        q51["score"].as_f64(),
+        Some(2.5),
+        "case-insensitive choices, one wrong: {q51}"
+    );
+    let human = text(
+        &grader(&[
+            "grade",
+            Path::new(ROOT)
+                .join("target/cohort/ben")
+                .to_str()
+                .expect("p"),
+        ])
+        .stdout,
+    );
+    assert!(human.contains("total 124.5/252 + 2 pending"), "{human}");
+    assert!(
+        human.contains("8 of 9 cases failed: wrong answer ×8"),
+        "{human}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn bad_answer_files_are_reported_not_fatal() {
+    let (dee, _) = grade_student("dee");
+    assert!(
+        dee.warnings
+            .iter()
+            .any(|w| w.contains("[\"q9.9\"] is not a question of this course")),
+        "{:?}",
+        dee.warnings
+    );
+    assert!(
+        dee.warnings.iter().any(|w| w.contains("notes.txt")),
+        "{:?}",
+        dee.warnings
+    );
+    let q31 = item(&dee, "q3.1");
+    assert!(
+        q31["fields"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("found a string")),
+        "{q31}"
+    );
+    assert_eq!(
+        item(&dee, "q4.5")["status"],
+        "missing",
+        "an empty manual answer is not pending"
+    );
+    let (eve, _) = grade_student("eve");
+    assert!(
+        eve.warnings[0].contains("answers.toml is not valid TOML")
+            && eve.warnings[0].contains("line"),
+        "{:?}",
+        eve.warnings
+    );
+    let (cyd, _) = grade_student("cyd");
+    let q23 = cyd
+        .problems
+        .iter()
+        .find(|p| p["problem"] == "q2.3")
+        .expect("q2.3");
+    assert!(
+        q23["result"]["invalid_submission"]
+            .as_str()
+            .is_some_and(|m| m.contains("is a text file")),
+        "{q23}"
+    );
+}
+
+#[test]
+fn a_missing_student_folder_is_an_io_error() {
+    let out = grader(&["grade", "no/such/student"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(text(&out.stderr).contains("cannot read the student folder `no/such/student`"));
 }

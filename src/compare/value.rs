@@ -281,12 +281,15 @@ pub fn float_to_json(x: f64) -> Json {
     }
 }
 
-/// A float for messages: shortest round-trip form, `inf`/`-inf`/`nan` spelled as in JSON.
+/// A float for messages: shortest round-trip form (exponent form for very small or large
+/// magnitudes), `inf`/`-inf`/`nan` spelled as in JSON.
 pub fn show_float(x: f64) -> String {
     if x.is_nan() {
         "nan".into()
     } else if x.is_infinite() {
         if x > 0.0 { "inf".into() } else { "-inf".into() }
+    } else if x != 0.0 && (x.abs() < 1e-4 || x.abs() >= 1e15) {
+        format!("{x:e}")
     } else {
         format!("{x}")
     }

@@ -116,7 +116,7 @@ fn grade_item(item: &Item, table: Option<&toml::Table>) -> ItemResult {
         .iter()
         .map(|f| grade_field(f, lookup(table, &f.name)))
         .collect();
-    let score: f64 = fields.iter().map(|f| f.points).sum();
+    let score: f64 = fields.iter().map(|f| f.points).fold(0.0, |a, b| a + b);
     let status = if fields.iter().all(|f| f.correct) {
         ItemStatus::Correct
     } else if fields.iter().any(|f| f.correct) {
@@ -142,9 +142,11 @@ fn lookup<'a>(table: &'a toml::Table, name: &str) -> Option<&'a toml::Value> {
     Some(value)
 }
 
+/// The answer's text for the TA: every non-blank value, with its key.
 fn manual_text(table: &toml::Table) -> String {
     table
         .iter()
+        .filter(|(_, v)| v.as_str().is_none_or(|s| !s.trim().is_empty()))
         .map(|(k, v)| match v {
             toml::Value::String(s) => format!("{k}: {s}"),
             other => format!("{k}: {other}"),

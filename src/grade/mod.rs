@@ -124,7 +124,7 @@ pub fn grade(sandbox: &Sandbox, problem: &Problem, submission: &str, wasm: &[u8]
         problem: problem.id.clone(),
         title: problem.title.clone(),
         submission: submission.to_string(),
-        score: cases.iter().map(|c| c.points).sum(),
+        score: cases.iter().map(|c| c.points).fold(0.0, |a, b| a + b),
         max_score: problem.max_score(),
         invalid_submission: loaded.err().map(|e| format!("the module {e}")),
         cases,

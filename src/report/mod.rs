@@ -40,13 +40,22 @@ pub fn student_human(report: &StudentReport) -> String {
                 if let Some(reason) = &r.invalid_submission {
                     format!("invalid submission: {reason}").red()
                 } else {
-                    let failed: Vec<String> = r
-                        .cases
+                    let mut counts: std::collections::BTreeMap<Verdict, usize> =
+                        std::collections::BTreeMap::new();
+                    for c in r.cases.iter().filter(|c| c.verdict != Verdict::Accepted) {
+                        *counts.entry(c.verdict).or_default() += 1;
+                    }
+                    let failed: usize = counts.values().sum();
+                    let kinds: Vec<String> = counts
                         .iter()
-                        .filter(|c| c.verdict != Verdict::Accepted)
-                        .map(|c| format!("{} ({})", c.name, verdict_words(c.verdict)))
+                        .map(|(v, n)| format!("{} ×{n}", verdict_words(*v)))
                         .collect();
-                    format!("failed: {}", failed.join(", ")).red()
+                    format!(
+                        "{failed} of {} cases failed: {}",
+                        r.cases.len(),
+                        kinds.join(", ")
+                    )
+                    .red()
                 }
             }
         };
@@ -87,7 +96,12 @@ pub fn student_human(report: &StudentReport) -> String {
         let _ = writeln!(out, "{} {w}", "warning:".yellow().bold());
     }
     if !report.missing.is_empty() {
-        let _ = writeln!(out, "missing: {}", report.missing.join(", "));
+        let _ = writeln!(
+            out,
+            "missing ({}): {}",
+            report.missing.len(),
+            report.missing.join(", ")
+        );
     }
     let pending = if report.pending > 0.0 {
         format!(" + {} pending", points(report.pending))

@@ -140,22 +140,33 @@ impl Sandbox {
         if bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[4..8] != [1, 0, 0, 0] {
             if bytes[6..8] == [1, 0] {
                 return Err(LoadError(
-                    "this is a WebAssembly component (WASI preview 2); the grader runs WASI \
-                     preview 1 command modules: build with `--target wasm32-wasip1`"
+                    "is a WebAssembly component (WASI preview 2); components are not supported \
+                     yet: build a WASI preview 1 command module (`--target wasm32-wasip1`)"
                         .into(),
                 ));
             }
             return Err(LoadError(format!(
-                "unsupported WebAssembly binary version {:?}",
+                "has an unsupported WebAssembly binary version {:?}",
                 &bytes[4..8]
             )));
+        }
+        if !bytes.starts_with(b"\0asm") {
+            let head = &bytes[..bytes.len().min(4096)];
+            let text = std::str::from_utf8(head).is_ok_and(|t| !t.trim().is_empty());
+            if text {
+                return Err(LoadError(
+                    "is a text file, not a compiled WebAssembly module (source code? build it \
+                     for wasm32-wasip1 and submit the .wasm)"
+                        .into(),
+                ));
+            }
         }
         // `from_binary`, not `new`: `new` would also accept WAT text and give text uploads
         // confusing WAT syntax errors.
         let module = Module::from_binary(&self.engine, bytes).map_err(|e| {
             LoadError(format!(
-                "not a valid WebAssembly module: {}",
-                e.root_cause()
+                "is not a valid WebAssembly module: {}",
+                one_line(&e.root_cause().to_string())
             ))
         })?;
         for import in module.imports() {
@@ -178,10 +189,12 @@ impl Sandbox {
                 ));
             }
         }
-        let pre = self
-            .linker
-            .instantiate_pre(&module)
-            .map_err(|e| LoadError(format!("cannot be linked: {}", e.root_cause())))?;
+        let pre = self.linker.instantiate_pre(&module).map_err(|e| {
+            LoadError(format!(
+                "cannot be linked: {}",
+                one_line(&e.root_cause().to_string())
+            ))
+        })?;
         Ok(Program { pre })
     }
 
@@ -242,6 +255,16 @@ impl Drop for Sandbox {
 #[derive(Clone)]
 pub struct Program {
     pre: InstancePre<GuestState>,
+}
+
+/// wasmparser's messages may span lines (a pretty-printed byte array): one line for reports.
+fn one_line(message: &str) -> String {
+    message
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("[ ", "[")
+        .replace(", ]", "]")
 }
 
 fn classify(error: &wasmtime::Error, state: &GuestState) -> Outcome {

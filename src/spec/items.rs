@@ -215,7 +215,7 @@ pub(super) fn load(dir_id: &str, file: &Path) -> Result<Item, Vec<SpecError>> {
     }
     let points = match spec.kind {
         Kind::Manual => spec.points.unwrap_or(0.0),
-        _ => fields.iter().map(|f| f.points).sum(),
+        _ => fields.iter().map(|f| f.points).fold(0.0, |a, b| a + b),
     };
     Ok(Item {
         id: spec.id,

@@ -143,7 +143,7 @@ impl Problem {
     }
 
     pub fn max_score(&self) -> f64 {
-        self.cases.iter().map(|c| c.points).sum()
+        self.cases.iter().map(|c| c.points).fold(0.0, |a, b| a + b)
     }
 }
 
