@@ -40,6 +40,18 @@ pub struct Mismatch {
 }
 
 impl Mismatch {
+    /// A difference that is not a number's: no error sizes, no tolerance.
+    fn plain(path: String, expected: String, got: String) -> Self {
+        Self {
+            path,
+            expected,
+            got,
+            abs_error: None,
+            rel_error: None,
+            tolerance: None,
+        }
+    }
+
     pub fn describe(&self) -> String {
         let mut s = format!(
             "{}: expected {}, got {}",
@@ -198,14 +210,11 @@ enum Difference {
 }
 
 fn value_mismatch(path: &str, expected: &Value, got: &Value) -> Difference {
-    Difference::Value(Mismatch {
-        path: path.to_string(),
-        expected: brief(expected),
-        got: brief(got),
-        abs_error: None,
-        rel_error: None,
-        tolerance: None,
-    })
+    Difference::Value(Mismatch::plain(
+        path.to_string(),
+        brief(expected),
+        brief(got),
+    ))
 }
 
 fn float_difference(path: String, expected: f64, got: f64, tol: &Tolerance) -> Option<Difference> {
@@ -266,14 +275,11 @@ fn first_difference(
                 }
             }
             (e.len() != g.len()).then(|| {
-                Difference::Value(Mismatch {
-                    path: path.to_string(),
-                    expected: format!("{} items", e.len()),
-                    got: format!("{} items", g.len()),
-                    abs_error: None,
-                    rel_error: None,
-                    tolerance: None,
-                })
+                Difference::Value(Mismatch::plain(
+                    path.to_string(),
+                    format!("{} items", e.len()),
+                    format!("{} items", g.len()),
+                ))
             })
         }
         (Value::Map(e), Value::Map(g)) => {
@@ -281,14 +287,11 @@ fn first_difference(
                 let sub = format!("{path}.{key}");
                 match g.get(key) {
                     None => {
-                        return Some(Difference::Value(Mismatch {
-                            path: sub,
-                            expected: brief(e),
-                            got: "nothing (key missing)".into(),
-                            abs_error: None,
-                            rel_error: None,
-                            tolerance: None,
-                        }));
+                        return Some(Difference::Value(Mismatch::plain(
+                            sub,
+                            brief(e),
+                            "nothing (key missing)".into(),
+                        )));
                     }
                     Some(g) => {
                         if let Some(d) = first_difference(e, g, tol, &sub) {
@@ -298,14 +301,11 @@ fn first_difference(
                 }
             }
             g.keys().find(|k| !e.contains_key(*k)).map(|extra| {
-                Difference::Value(Mismatch {
-                    path: format!("{path}.{extra}"),
-                    expected: "no such key".into(),
-                    got: brief(&g[extra]),
-                    abs_error: None,
-                    rel_error: None,
-                    tolerance: None,
-                })
+                Difference::Value(Mismatch::plain(
+                    format!("{path}.{extra}"),
+                    "no such key".into(),
+                    brief(&g[extra]),
+                ))
             })
         }
         (e, g) if e == g => None,
