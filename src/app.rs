@@ -40,6 +40,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<Status> {
     };
     colored::control::set_override(color);
 
+    let jobs = cli.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        usize::from,
+    );
     let course = Course::load(&cli.course)?;
     match &cli.command {
         Command::Test {
@@ -48,7 +52,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Status> {
             format,
         } => {
             let problem = course.problem(problem)?;
-            let result = grade_file(&problem, submission)?;
+            let result = grade_file(&problem, submission, jobs)?;
             match format {
                 Format::Human => print!("{}", report::human(&result)),
                 Format::Json => println!("{}", report::json(&result)),
@@ -66,9 +70,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<Status> {
             if !errors.is_empty() {
                 return Err(InvalidSpec(errors).into());
             }
-            let grader = Grader::new(problems, items)?;
-            let report =
-                on_grading_thread(grader.max_wasm_stack(), || grader.grade_student(student))??;
+            let grader = Grader::new(problems, items, jobs)?;
+            let report = grader.grade_student(student)?;
             match format {
                 Format::Human => print!("{}", report::student_human(&report)),
                 Format::Json => println!("{}", report::student_json(&report)),
@@ -81,7 +84,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Status> {
         }
         Command::Check => check(&course),
         Command::Verify => {
-            let findings = staff::verify(&course)?;
+            let findings = staff::verify(&course, jobs)?;
             for f in &findings {
                 let mark = if f.ok { "✓".green() } else { "✗".red() };
                 println!("{mark} {:<14} {}", f.subject, f.detail);
@@ -103,6 +106,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<Status> {
                 Ok(Status::NotAllAccepted)
             }
         }
+        Command::Digest => {
+            let (hex, files) = course.digest()?;
+            println!("sha256:{hex}  ({files} files)");
+            Ok(Status::Success)
+        }
         Command::Gen { problem } => {
             for path in staff::generate(&course, problem)? {
                 println!("wrote {}", path.display());
@@ -118,14 +126,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<Status> {
 }
 
 /// Grades one module file on one problem.
-pub fn grade_file(problem: &Problem, submission: &Path) -> anyhow::Result<ProblemResult> {
+pub fn grade_file(
+    problem: &Problem,
+    submission: &Path,
+    jobs: usize,
+) -> anyhow::Result<ProblemResult> {
     let wasm = std::fs::read(submission)
         .with_context(|| format!("cannot read submission `{}`", submission.display()))?;
     let sandbox = Sandbox::new(problem.limits.wasm_stack_bytes).context("starting the sandbox")?;
     let name = submission.display().to_string();
-    on_grading_thread(problem.limits.wasm_stack_bytes, || {
-        grade::grade(&sandbox, problem, &name, &wasm)
-    })
+    Ok(grade::grade(&sandbox, problem, &name, &wasm, jobs))
 }
 
 /// Runs `f` on a thread whose native stack is larger than the guests' wasm stack.

@@ -16,10 +16,12 @@ pub struct Grader {
     problems: Vec<Problem>,
     items: Vec<Item>,
     sandboxes: BTreeMap<usize, Sandbox>,
+    jobs: usize,
 }
 
 impl Grader {
-    pub fn new(problems: Vec<Problem>, items: Vec<Item>) -> anyhow::Result<Self> {
+    /// `jobs`: how many problems are graded at once.
+    pub fn new(problems: Vec<Problem>, items: Vec<Item>, jobs: usize) -> anyhow::Result<Self> {
         let mut sandboxes = BTreeMap::new();
         for p in &problems {
             let stack = p.limits.wasm_stack_bytes;
@@ -31,6 +33,7 @@ impl Grader {
             problems,
             items,
             sandboxes,
+            jobs,
         })
     }
 
@@ -61,40 +64,54 @@ impl Grader {
             }
         }
 
+        // Problems run in parallel, each on one thread; the report is the same for any `jobs`.
+        let graded = grade::parallel_map(
+            &self.problems,
+            self.jobs,
+            self.max_wasm_stack(),
+            |problem| {
+                let path = dir.join(format!("{}.wasm", problem.id));
+                let (result, warning) = match std::fs::read(&path) {
+                    Ok(wasm) => {
+                        let sandbox = &self.sandboxes[&problem.limits.wasm_stack_bytes];
+                        (
+                            Some(grade::grade(
+                                sandbox,
+                                problem,
+                                &format!("{}.wasm", problem.id),
+                                &wasm,
+                                1,
+                            )),
+                            None,
+                        )
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, None),
+                    Err(e) => (
+                        None,
+                        Some(format!(
+                            "{}.wasm: cannot be read ({e}); graded as not submitted",
+                            problem.id
+                        )),
+                    ),
+                };
+                let entry = CodeEntry {
+                    problem: problem.id.clone(),
+                    title: problem.title.clone(),
+                    score: result.as_ref().map_or(0.0, |r| r.score),
+                    max_score: problem.max_score(),
+                    result,
+                };
+                (entry, warning)
+            },
+        );
         let mut missing = Vec::new();
         let mut problems = Vec::new();
-        for problem in &self.problems {
-            let path = dir.join(format!("{}.wasm", problem.id));
-            let result = match std::fs::read(&path) {
-                Ok(wasm) => {
-                    let sandbox = &self.sandboxes[&problem.limits.wasm_stack_bytes];
-                    Some(grade::grade(
-                        sandbox,
-                        problem,
-                        &format!("{}.wasm", problem.id),
-                        &wasm,
-                    ))
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    missing.push(problem.id.clone());
-                    None
-                }
-                Err(e) => {
-                    warnings.push(format!(
-                        "{}.wasm: cannot be read ({e}); graded as not submitted",
-                        problem.id
-                    ));
-                    missing.push(problem.id.clone());
-                    None
-                }
-            };
-            problems.push(CodeEntry {
-                problem: problem.id.clone(),
-                title: problem.title.clone(),
-                score: result.as_ref().map_or(0.0, |r| r.score),
-                max_score: problem.max_score(),
-                result,
-            });
+        for (entry, warning) in graded {
+            if entry.result.is_none() {
+                missing.push(entry.problem.clone());
+            }
+            warnings.extend(warning);
+            problems.push(entry);
         }
 
         let answers_path = dir.join("answers.toml");

@@ -38,6 +38,10 @@ pub struct Cli {
     )]
     pub course: PathBuf,
 
+    /// How many test cases (or, for `grade`, problems) run at once; default: one per core.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
     /// When to color the human report.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
@@ -69,6 +73,8 @@ pub enum Command {
     /// Prove the problem set right: references accepted, known-wrong solutions earn their
     /// labels, answer keys agree with the references (exit 1 on any failure).
     Verify,
+    /// Print a SHA-256 of grader.toml and the problems folder, for CI to pin.
+    Digest,
     /// Write the data files of a problem's generated cases from its reference solution.
     Gen {
         /// The problem id, e.g. q2.3.

@@ -29,7 +29,7 @@ fn finding(subject: &str, ok: bool, detail: String) -> Finding {
 }
 
 /// Checks every spec, runs every labelled solution, and recomputes every twinned answer key.
-pub fn verify(course: &Course) -> anyhow::Result<Vec<Finding>> {
+pub fn verify(course: &Course, jobs: usize) -> anyhow::Result<Vec<Finding>> {
     let (problems, mut spec_errors) = course.problems()?;
     let (items, item_errors) = course.items()?;
     spec_errors.extend(item_errors);
@@ -38,7 +38,7 @@ pub fn verify(course: &Course) -> anyhow::Result<Vec<Finding>> {
         .map(|e| finding("spec", false, e.to_string()))
         .collect();
     for problem in &problems {
-        findings.extend(verify_problem(course, problem)?);
+        findings.extend(verify_problem(course, problem, jobs)?);
     }
     for item in items.iter().filter(|i| i.twin.is_some()) {
         findings.push(verify_twin(course, item, &problems)?);
@@ -64,7 +64,7 @@ fn first_failure(result: &ProblemResult) -> Option<String> {
         .map(|c| format!("case `{}`: {} — {}", c.name, c.verdict.as_str(), c.message))
 }
 
-fn verify_problem(course: &Course, problem: &Problem) -> anyhow::Result<Vec<Finding>> {
+fn verify_problem(course: &Course, problem: &Problem, jobs: usize) -> anyhow::Result<Vec<Finding>> {
     let id = problem.id.as_str();
     let Some(solutions) = &problem.solutions else {
         return Ok(vec![finding(
@@ -76,10 +76,7 @@ fn verify_problem(course: &Course, problem: &Problem) -> anyhow::Result<Vec<Find
     let sandbox = Sandbox::new(problem.limits.wasm_stack_bytes)?;
     let run = |module: &str| -> Result<ProblemResult, String> {
         let wasm = load_module(course, module)?;
-        crate::app::on_grading_thread(problem.limits.wasm_stack_bytes, || {
-            grade::grade(&sandbox, problem, module, &wasm)
-        })
-        .map_err(|e| e.to_string())
+        Ok(grade::grade(&sandbox, problem, module, &wasm, jobs))
     };
     let mut findings = Vec::new();
     match run(&solutions.reference) {

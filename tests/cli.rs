@@ -111,6 +111,26 @@ fn generate(dir: &Path) {
         })
         .collect();
     std::fs::write(dir.join("random_bytes.wasm"), noise).expect("write noise");
+    std::fs::copy(
+        Path::new(ROOT).join("fixtures/rust/src/bin/q2_3.rs"),
+        dir.join("source_renamed.wasm"),
+    )
+    .expect("copy source");
+    // A valid header and one 50 MB custom section.
+    let size: u32 = 50 << 20;
+    let mut huge = b"\0asm\x01\0\0\0\0".to_vec();
+    let mut n = size + 5;
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        huge.push(if n == 0 { byte } else { byte | 0x80 });
+        if n == 0 {
+            break;
+        }
+    }
+    huge.extend_from_slice(b"\x04huge");
+    huge.resize(huge.len() + size as usize, 0);
+    std::fs::write(dir.join("huge_module.wasm"), huge).expect("write huge");
     let reference = std::fs::read(dir.join("q2_3.wasm")).expect("q2_3.wasm");
     std::fs::write(
         dir.join("truncated.wasm"),
@@ -165,6 +185,26 @@ fn every_fixture_earns_its_verdict() {
     let mut verdicts_seen = std::collections::BTreeSet::new();
     for row in &table.fixture {
         let (report, out) = json_report(&row.problem, &row.module);
+        let (again, _) = json_report(&row.problem, &row.module);
+        let summary = |r: &Report| {
+            r.cases
+                .iter()
+                .map(|c| {
+                    (
+                        c.verdict.clone(),
+                        c.message.clone(),
+                        c.fuel,
+                        c.stderr.clone(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            summary(&report),
+            summary(&again),
+            "{}: a second run differs",
+            row.module
+        );
         let code = out.status.code();
         let want_code = if row.verdict == "accepted" { 0 } else { 1 };
         if report.verdict() != row.verdict || code != Some(want_code) {
@@ -932,4 +972,272 @@ fn a_missing_student_folder_is_an_io_error() {
     let out = grader(&["grade", "no/such/student"]);
     assert_eq!(out.status.code(), Some(4));
     assert!(text(&out.stderr).contains("cannot read the student folder `no/such/student`"));
+}
+
+use grader::sandbox::{Limits, Outcome, Sandbox};
+
+fn sheet_input() -> Vec<u8> {
+    br#"{"x": [[1,2,3],[4,5,6],[7,8,9]], "k": [[1,0],[0,-1]]}"#.to_vec()
+}
+
+fn limits() -> Limits {
+    Limits {
+        fuel: 2_000_000_000,
+        wall: std::time::Duration::from_secs(10),
+        memory_bytes: 256 << 20,
+        stdout_bytes: 1 << 20,
+        stderr_bytes: 16 << 10,
+    }
+}
+
+#[test]
+fn the_snooping_fixture_finds_nothing_of_the_host() {
+    let sandbox = Sandbox::new(512 << 10).expect("sandbox");
+    let program = sandbox
+        .load(&std::fs::read(module("snoop")).expect("snoop"))
+        .expect("loads");
+    let exec = sandbox.run(&program, &sheet_input(), &limits());
+    assert_eq!(exec.outcome, Outcome::Exited(0));
+    let out: serde_json::Value = serde_json::from_slice(&exec.stdout).expect("json");
+    assert_eq!(
+        out["found"],
+        serde_json::json!([]),
+        "the guest saw host data: {out}"
+    );
+    let tried: Vec<&str> = out["tried"]
+        .as_array()
+        .expect("tried")
+        .iter()
+        .filter_map(|t| t.as_str())
+        .collect();
+    for attempt in [
+        "read /etc/passwd: NotFound",
+        "read grader.toml: NotFound",
+        "read problems/q2.3/problem.toml: NotFound",
+        "list /: NotFound",
+        "list ..: NotFound",
+        "write escape.txt: NotFound",
+        "env: none",
+        "args: [\"main\"]",
+        "tcp: Unsupported",
+    ] {
+        assert!(tried.contains(&attempt), "{attempt} not in {tried:?}");
+    }
+    assert!(!Path::new(ROOT).join("escape.txt").exists() && !Path::new("/escape.txt").exists());
+}
+
+#[test]
+fn clocks_randomness_and_hash_order_are_the_same_on_every_run() {
+    let sandbox = Sandbox::new(512 << 10).expect("sandbox");
+    let program = sandbox
+        .load(&std::fs::read(module("clock_random")).expect("module"))
+        .expect("loads");
+    let first = sandbox.run(&program, &sheet_input(), &limits());
+    let other = Sandbox::new(512 << 10).expect("sandbox");
+    let program2 = other
+        .load(&std::fs::read(module("clock_random")).expect("module"))
+        .expect("loads");
+    let second = other.run(&program2, &sheet_input(), &limits());
+    assert_eq!(first.outcome, Outcome::Exited(0));
+    assert_eq!(first.stdout, second.stdout, "byte-identical output");
+    assert_eq!(first.fuel_used, second.fuel_used);
+    let out: serde_json::Value = serde_json::from_slice(&first.stdout).expect("json");
+    // 2024-01-01T00:00:00Z plus a few virtual microseconds; the 5 ms sleep took no real time
+    // but moved the virtual clock by exactly 5 ms.
+    let wall: u128 = out["wall_ns"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("wall");
+    assert!(
+        (1_704_067_200_000_000_000..1_704_067_200_001_000_000).contains(&wall),
+        "{wall}"
+    );
+    let elapsed: u128 = out["elapsed_ns"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("elapsed");
+    assert!((5_000_000..5_100_000).contains(&elapsed), "{elapsed}");
+}
+
+#[test]
+fn the_stderr_tail_is_bounded_and_valid_utf8() {
+    let (report, _) = json_report("q2.3", "stderr_flood");
+    let stderr = report.cases[0]
+        .stderr
+        .as_deref()
+        .expect("sample case shows stderr");
+    assert!(stderr.len() <= (16 << 10) + 4, "{} bytes", stderr.len());
+    assert!(
+        stderr.starts_with('…') && stderr.contains("9999: débordement"),
+        "{}",
+        &stderr[..200.min(stderr.len())]
+    );
+    assert!(!stderr.contains('\u{FFFD}'), "no broken characters");
+    assert_eq!(report.verdict(), "accepted");
+}
+
+#[test]
+fn the_wall_clock_backstop_stops_a_guest_that_burns_no_fuel() {
+    let dir = course_copy();
+    edit(
+        dir.path(),
+        "grader.toml",
+        "wall_ms = 10_000",
+        "wall_ms = 300",
+    );
+    let path = module("wall_hog");
+    let out = grader(&[
+        "--course",
+        dir.path().to_str().expect("p"),
+        "test",
+        "q4.4",
+        path.to_str().expect("p"),
+        "--format",
+        "json",
+    ]);
+    let report: Report = serde_json::from_slice(&out.stdout).expect("report");
+    for case in &report.cases {
+        assert_eq!(case.verdict, "time_limit_exceeded", "{case:?}");
+        assert_eq!(case.message, "ran past the wall-clock limit of 300 ms");
+        assert!(
+            case.fuel < 1_000_000,
+            "stopped by the clock, not by fuel: {}",
+            case.fuel
+        );
+    }
+}
+
+#[test]
+fn many_submissions_at_once_get_the_reports_they_get_alone() {
+    let course = grader::spec::Course::load(Path::new(ROOT)).expect("course");
+    let problem = course.problem("q2.3").expect("q2.3");
+    let sandbox = Sandbox::new(problem.limits.wasm_stack_bytes).expect("sandbox");
+    let names = [
+        "q2_3",
+        "q2_3_flipped",
+        "panics",
+        "ragged_matrix",
+        "exit3",
+        "c_q2_3",
+        "nan_output",
+        "snoop",
+        "stack_overflow",
+        "memory_bomb",
+    ];
+    let modules: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| std::fs::read(module(n)).expect("module"))
+        .collect();
+    let strip = |r: grader::grade::ProblemResult| {
+        r.cases
+            .into_iter()
+            .map(|c| (c.name, c.verdict, c.message, c.fuel, c.stderr))
+            .collect::<Vec<_>>()
+    };
+    let alone: Vec<_> = names
+        .iter()
+        .zip(&modules)
+        .map(|(n, m)| strip(grader::grade::grade(&sandbox, &problem, n, m, 1)))
+        .collect();
+    let together: Vec<_> = grader::grade::parallel_map(
+        &names.iter().zip(&modules).collect::<Vec<_>>(),
+        8,
+        problem.limits.wasm_stack_bytes,
+        |(n, m)| strip(grader::grade::grade(&sandbox, &problem, n, m, 4)),
+    );
+    assert_eq!(alone, together);
+}
+
+/// A JSON report with every `time_ms` removed: what must be byte-identical across runs.
+fn without_timings(bytes: &[u8]) -> String {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.remove("time_ms");
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v: serde_json::Value = serde_json::from_slice(bytes).expect("json");
+    strip(&mut v);
+    v.to_string()
+}
+
+#[test]
+fn reports_are_identical_with_one_thread_or_many() {
+    fixtures();
+    let ada = Path::new(ROOT).join("target/cohort/ben");
+    let ada = ada.to_str().expect("p");
+    let one = grader(&["grade", ada, "--format", "json", "--jobs", "1"]);
+    let many = grader(&["grade", ada, "--format", "json", "--jobs", "6"]);
+    assert_eq!(without_timings(&one.stdout), without_timings(&many.stdout));
+    let path = module("q2_3_flipped");
+    let path = path.to_str().expect("p");
+    let one = grader(&["test", "q2.3", path, "--format", "json", "--jobs", "1"]);
+    let many = grader(&["test", "q2.3", path, "--format", "json", "--jobs", "5"]);
+    assert_eq!(without_timings(&one.stdout), without_timings(&many.stdout));
+}
+
+#[test]
+fn hidden_data_appears_in_no_report_format() {
+    fixtures();
+    let data: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(ROOT).join("problems/q2.3/data/random-1.json"))
+            .expect("data"),
+    )
+    .expect("json");
+    // Distinctive values of a hidden case: an input, an expected output.
+    let needles = [
+        data["input"]["x"][0][0].to_string(),
+        data["expected"]["y"][0][0].to_string(),
+    ];
+    let ben = Path::new(ROOT).join("target/cohort/ben");
+    let flipped = module("q2_3_flipped");
+    let outputs = [
+        grader(&["grade", ben.to_str().expect("p"), "--format", "json"]).stdout,
+        grader(&["grade", ben.to_str().expect("p")]).stdout,
+        grader(&[
+            "test",
+            "q2.3",
+            flipped.to_str().expect("p"),
+            "--format",
+            "json",
+        ])
+        .stdout,
+        grader(&["test", "q2.3", flipped.to_str().expect("p")]).stdout,
+        grader(&["show", "q2.3"]).stdout,
+    ];
+    for out in &outputs {
+        let out = text(out);
+        for needle in &needles {
+            assert!(needle.len() > 4, "needle {needle} is distinctive");
+            assert!(
+                !out.contains(needle.as_str()),
+                "hidden value {needle} leaked:\n{out}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_digest_pins_the_problem_set() {
+    let here = text(&grader(&["digest"]).stdout);
+    let there = text(&grader(&["--course", ROOT, "digest"]).stdout);
+    assert!(
+        here.starts_with("sha256:") && here == there,
+        "{here} vs {there}"
+    );
+    let dir = course_copy();
+    let copy_out = grader(&["--course", dir.path().to_str().expect("p"), "digest"]);
+    let copy = text(&copy_out.stdout);
+    edit(
+        dir.path(),
+        "problems/q2.3/problem.toml",
+        "points = 2",
+        "points = 3",
+    );
+    let changed = text(&grader(&["--course", dir.path().to_str().expect("p"), "digest"]).stdout);
+    assert_ne!(copy, changed, "a changed spec changes the digest");
 }

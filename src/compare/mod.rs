@@ -499,6 +499,26 @@ mod tests {
         assert_eq!(m.path, "scores.c");
     }
 
+    /// Any JSON value: nested arrays and objects of numbers, strings, bools and nulls.
+    fn any_json() -> impl Strategy<Value = Json> {
+        let leaf = prop_oneof![
+            Just(Json::Null),
+            any::<bool>().prop_map(Json::Bool),
+            any::<f64>()
+                .prop_map(|x| serde_json::Number::from_f64(x).map_or(Json::Null, Json::Number)),
+            any::<i64>().prop_map(Json::from),
+            prop::sample::select(vec!["inf", "-inf", "nan", "NaN", "x", ""])
+                .prop_map(|s| Json::String(s.into())),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Json::Array),
+                prop::collection::btree_map("[a-c]{1,2}", inner, 0..6)
+                    .prop_map(|m| Json::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
     proptest! {
         #[test]
         fn shape_mismatch_never_passes(r in 1usize..5, c in 1usize..5, dr in 0usize..2, dc in 0usize..2) {
@@ -514,6 +534,29 @@ mod tests {
             let want = expected(&[("v", "vec", json!(v))]);
             let got = json!({"v": v}).to_string();
             prop_assert_eq!(compare(&[field("v", "vec")], &want, got.as_bytes()), Comparison::Match);
+        }
+
+        /// Fuzz target: any JSON a program prints, against every kind of output field.
+        #[test]
+        fn fuzz_comparator_with_arbitrary_json(json in any_json(), field_ty in prop::sample::select(vec![
+            "int", "float", "bool", "str", "vec", "mat", "json", "list<str>", "map<float>", "optional<str>", "list<map<str>>", "list<list<str>>",
+        ])) {
+            // Whatever it is, it either has the field's type and then matches itself exactly,
+            // or it is invalid output; the comparator never panics or loops.
+            let ty: FieldType = field_ty.parse().expect("type");
+            let fields = [field("extra", field_ty)];
+            let out = json!({ "extra": json.clone() }).to_string();
+            match parse(&json, &ty, "extra") {
+                Ok(value) => {
+                    let want = BTreeMap::from([("extra".to_string(), value)]);
+                    prop_assert_eq!(compare(&fields, &want, out.as_bytes()), Comparison::Match);
+                }
+                Err(_) => {
+                    let want = BTreeMap::from([("extra".to_string(), Value::Null)]);
+                    let is_invalid = matches!(compare(&fields, &want, out.as_bytes()), Comparison::Invalid { .. });
+                    prop_assert!(is_invalid);
+                }
+            }
         }
 
         #[test]

@@ -307,6 +307,37 @@ mod tests {
         assert!(!missing.correct && missing.message.contains("missing"));
     }
 
+    proptest::proptest! {
+        /// Fuzz target: any edit of a full answers.toml that still parses grades without panicking,
+        /// and never above the maximum.
+        #[test]
+        fn fuzz_answer_files(edits in proptest::collection::vec((0usize..4, proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()), 1..8)) {
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            let course = crate::spec::Course::load(root).expect("course");
+            let (items, errors) = course.items().expect("items");
+            proptest::prop_assert!(errors.is_empty());
+            let mut text = std::fs::read(root.join("fixtures/cohort/ada/answers.toml")).expect("ada");
+            for (kind, at, byte) in edits {
+                if text.is_empty() {
+                    break;
+                }
+                let at = at % text.len();
+                match kind {
+                    0 => text[at] = byte,
+                    1 => { text.remove(at); }
+                    2 => text.insert(at, byte),
+                    _ => text.truncate(at),
+                }
+            }
+            if let Ok(table) = toml::from_str::<toml::Table>(&String::from_utf8_lossy(&text)) {
+                let (results, _) = grade_answers(&items, Some(&table), &[]);
+                for r in results {
+                    proptest::prop_assert!(r.score >= 0.0 && r.score <= r.max_score, "{r:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn nested_names_reach_into_tables() {
         let t: toml::Table =

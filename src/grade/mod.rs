@@ -99,12 +99,30 @@ impl StudentReport {
 }
 
 /// Grades `wasm` (the bytes of `submission`) on every case of `problem`.
-pub fn grade(sandbox: &Sandbox, problem: &Problem, submission: &str, wasm: &[u8]) -> ProblemResult {
-    let loaded = sandbox.load(wasm);
-    let cases = problem
-        .cases
-        .iter()
-        .map(|case| match &loaded {
+///
+/// Cases run on up to `jobs` threads; the result is the same, in the same order, for any `jobs`.
+pub fn grade(
+    sandbox: &Sandbox,
+    problem: &Problem,
+    submission: &str,
+    wasm: &[u8],
+    jobs: usize,
+) -> ProblemResult {
+    let limit = problem.limits.module_bytes;
+    let loaded = if wasm.len() > limit {
+        Err(crate::sandbox::LoadError(format!(
+            "is {}; the largest module accepted is {}",
+            human_bytes(wasm.len() as u64),
+            human_bytes(limit as u64)
+        )))
+    } else {
+        sandbox.load(wasm)
+    };
+    let cases = parallel_map(
+        &problem.cases,
+        jobs,
+        problem.limits.wasm_stack_bytes,
+        |case| match &loaded {
             Ok(program) => run_case(sandbox, program, problem, case),
             Err(reason) => CaseResult {
                 name: case.name.clone(),
@@ -118,8 +136,8 @@ pub fn grade(sandbox: &Sandbox, problem: &Problem, submission: &str, wasm: &[u8]
                 fuel: 0,
                 time_ms: 0.0,
             },
-        })
-        .collect::<Vec<_>>();
+        },
+    );
     ProblemResult {
         problem: problem.id.clone(),
         title: problem.title.clone(),
@@ -129,6 +147,48 @@ pub fn grade(sandbox: &Sandbox, problem: &Problem, submission: &str, wasm: &[u8]
         invalid_submission: loaded.err().map(|e| format!("the module {e}")),
         cases,
     }
+}
+
+/// `f` over `items` on up to `jobs` threads (each with native stack for a `wasm_stack` guest),
+/// results in the order of `items`.
+pub fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    wasm_stack: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let workers = jobs.clamp(1, items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                std::thread::Builder::new()
+                    .stack_size(wasm_stack + (8 << 20))
+                    .spawn_scoped(scope, || {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(item) = items.get(i) else { break };
+                            done.push((i, f(item)));
+                        }
+                        done
+                    })
+            })
+            .collect();
+        handles
+            .into_iter()
+            // A worker that cannot start or that panicked is a bug of the grader, not a
+            // verdict: re-raise it rather than drop results silently.
+            .flat_map(|h| match h.map(|h| h.join()) {
+                Ok(Ok(done)) => done,
+                Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                Err(e) => panic!("cannot start a grading thread: {e}"),
+            })
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 fn run_case(
@@ -255,6 +315,10 @@ fn judge(
                 TrapKind::Unreachable => {
                     "the program aborted (a Rust panic or C abort())".to_string()
                 }
+                TrapKind::Other if message.contains("out of bounds memory access") => format!(
+                    "the program crashed: {message} (a bad index or pointer, or a stack overflow \
+                     inside the program's own stack in linear memory)"
+                ),
                 TrapKind::Other => format!("the program crashed: {message}"),
             },
         ),

@@ -69,6 +69,7 @@ impl fmt::Display for InvalidSpec {
 pub struct ProblemLimits {
     pub run: Limits,
     pub wasm_stack_bytes: usize,
+    pub module_bytes: usize,
 }
 
 /// A loaded course: `grader.toml` and where its problems live.
@@ -154,6 +155,7 @@ const DEFAULT_LIMITS: LimitsFile = LimitsFile {
     stack_kib: Some(512),
     stdout_kib: Some(1024),
     stderr_kib: Some(16),
+    module_mib: Some(32),
 };
 
 /// Largest wasm stack a spec may ask for; grading threads get this much native stack more.
@@ -266,6 +268,24 @@ impl Course {
         self.check_problem(id, &file, spec, generated)
     }
 
+    /// Checks a problem spec given as text, as if it were `file` (data files are read next
+    /// to it). For fuzzing the parser and the checks together.
+    pub fn problem_from_text(
+        &self,
+        id: &str,
+        file: &Path,
+        text: &str,
+    ) -> Result<Problem, InvalidSpec> {
+        let spec: ProblemFile = toml::from_str(text).map_err(|e| {
+            InvalidSpec(vec![SpecError {
+                file: file.to_path_buf(),
+                key: None,
+                message: e.to_string(),
+            }])
+        })?;
+        self.check_problem(id, file, spec, Generated::Required)
+    }
+
     fn code_ids(&self) -> Vec<String> {
         self.problem_ids()
             .unwrap_or_default()
@@ -301,6 +321,52 @@ impl Course {
             }
         }
         Ok((items, errors))
+    }
+
+    /// A SHA-256 over grader.toml and every file under the problems folder (paths and bytes,
+    /// in sorted order): CI pins it so that a student's change to the problem set is caught.
+    pub fn digest(&self) -> Result<(String, usize), InvalidSpec> {
+        use sha2::{Digest, Sha256};
+        let io = |path: &Path, e: std::io::Error| {
+            InvalidSpec(vec![SpecError {
+                file: path.to_path_buf(),
+                key: None,
+                message: format!("cannot read: {e}"),
+            }])
+        };
+        let mut files = vec![self.root.join(COURSE_FILE)];
+        let mut dirs = vec![self.problems_dir.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).map_err(|e| io(&dir, e))? {
+                let path = entry.map_err(|e| io(&dir, e))?.path();
+                if path.is_dir() {
+                    dirs.push(path)
+                } else {
+                    files.push(path)
+                }
+            }
+        }
+        let name = |p: &Path| {
+            p.strip_prefix(&self.root)
+                .unwrap_or(p)
+                .to_string_lossy()
+                .replace('\\', "/")
+        };
+        files.sort_by_key(|p| name(p));
+        let mut hasher = Sha256::new();
+        for path in &files {
+            let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
+            hasher.update(name(path).as_bytes());
+            hasher.update([0]);
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(&bytes);
+        }
+        let hex: String = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok((hex, files.len()))
     }
 
     /// The path of a built solution module named in a `[solutions]` table.
@@ -512,6 +578,7 @@ impl Course {
                 stderr_bytes: kib(pick(|l| l.stderr_kib)),
             },
             wasm_stack_bytes: kib(pick(|l| l.stack_kib)),
+            module_bytes: kib(pick(|l| l.module_mib).saturating_mul(1024)),
         }
     }
 }
@@ -548,6 +615,7 @@ fn check_limits(limits: &LimitsFile, prefix: &str, file: &Path) -> Vec<SpecError
         ("stack_kib", limits.stack_kib),
         ("stdout_kib", limits.stdout_kib),
         ("stderr_kib", limits.stderr_kib),
+        ("module_mib", limits.module_mib),
     ] {
         if value == Some(0) {
             errors.push(SpecError {
@@ -815,6 +883,77 @@ impl SpecError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use proptest::prelude::*;
+
+    /// Edits that keep most of a spec intact, so that the checks behind the parser run too.
+    fn mutate(text: &str, edits: &[(u8, usize, usize, u8)]) -> String {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        for &(kind, a, b, byte) in edits {
+            if lines.is_empty() {
+                break;
+            }
+            let (i, j) = (a % lines.len(), b % lines.len());
+            match kind % 4 {
+                0 => {
+                    lines.remove(i);
+                }
+                1 => {
+                    let copy = lines[j].clone();
+                    lines.insert(i, copy);
+                }
+                2 => {
+                    let mut bytes = lines[i].clone().into_bytes();
+                    if !bytes.is_empty() {
+                        let at = b % bytes.len();
+                        bytes[at] = byte;
+                    }
+                    lines[i] = String::from_utf8_lossy(&bytes).into_owned();
+                }
+                _ => lines.swap(i, j),
+            }
+        }
+        lines.join("\n")
+    }
+
+    fn course() -> Course {
+        Course::load(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("the committed course loads")
+    }
+
+    proptest! {
+        /// Fuzz target: any edit of committed specs gives a problem or errors, never a panic.
+        #[test]
+        fn fuzz_problem_specs(id in prop::sample::select(vec!["q4.2", "q7.2", "q6.3", "q1.4", "q2.3"]),
+                             edits in prop::collection::vec((any::<u8>(), any::<usize>(), any::<usize>(), any::<u8>()), 1..6)) {
+            let course = course();
+            let file = course.problems_dir.join(id).join(PROBLEM_FILE);
+            let text = std::fs::read_to_string(&file).expect("committed spec");
+            let _ = course.problem_from_text(id, &file, &mutate(&text, &edits));
+        }
+
+        /// Fuzz target: answer, choice and manual item specs.
+        #[test]
+        fn fuzz_item_specs(id in prop::sample::select(vec!["q3.1", "q5.1", "q3.2", "q12.2"]),
+                           edits in prop::collection::vec((any::<u8>(), any::<usize>(), any::<usize>(), any::<u8>()), 1..6)) {
+            let course = course();
+            let text = std::fs::read_to_string(course.problems_dir.join(id).join(ITEM_FILE)).expect("committed item");
+            let dir = tempfile::tempdir().expect("tempdir");
+            let file = dir.path().join(ITEM_FILE);
+            std::fs::write(&file, mutate(&text, &edits)).expect("write");
+            let _ = items::load(id, &file);
+        }
+    }
+
+    #[test]
+    fn the_committed_specs_load_from_text_too() {
+        let course = course();
+        let file = course.problems_dir.join("q4.2").join(PROBLEM_FILE);
+        let text = std::fs::read_to_string(&file).expect("spec");
+        assert_eq!(
+            course.problem_from_text("q4.2", &file, &text).ok(),
+            course.problem("q4.2").ok()
+        );
+    }
 
     #[test]
     fn ids_sort_like_the_course_sheet() {

@@ -47,6 +47,8 @@ pub(super) struct LimitsFile {
     pub stack_kib: Option<u64>,
     pub stdout_kib: Option<u64>,
     pub stderr_kib: Option<u64>,
+    /// Largest module accepted, before compiling it.
+    pub module_mib: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
