@@ -115,6 +115,36 @@ fn main() -> anyhow::Result<()> {
         "\nCompiling one module costs as much as {:.0} sandboxed cases.",
         compile.as_secs_f64() / s.as_secs_f64()
     );
+
+    // A whole hand-in: 25 modules compiled and 154 cases run, on one thread and on two.
+    let course = grader::spec::Course::load(Path::new("."))?;
+    let (problems, _) = course.problems()?;
+    let (items, _) = course.items()?;
+    let student = Path::new("target/cohort/ada");
+    let one = grader::batch::Grader::new(problems.clone(), items.clone(), 1)?;
+    let two = grader::batch::Grader::new(problems, items, 2)?;
+    let (mut t1, mut t2) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let t = Instant::now();
+        let report = one.grade_student(student)?;
+        t1.push(t.elapsed());
+        std::hint::black_box(report);
+        let t = Instant::now();
+        std::hint::black_box(two.grade_student(student)?);
+        t2.push(t.elapsed());
+    }
+    let (t1, t2) = (median(t1), median(t2));
+    println!(
+        "\n## One student's whole hand-in (25 modules, 154 cases, answers.toml), median of 3\n"
+    );
+    println!("| jobs | time | ratio |");
+    println!("|---|---|---|");
+    println!("| 1 | {:.0} ms | 1.00 |", t1.as_secs_f64() * 1e3);
+    println!(
+        "| 2 | {:.0} ms | {:.2}x faster |",
+        t2.as_secs_f64() * 1e3,
+        t1.as_secs_f64() / t2.as_secs_f64()
+    );
     if let Some(peak) = peak_rss_kib() {
         println!(
             "Peak resident memory of this benchmark process: {:.1} MiB.",
