@@ -119,7 +119,23 @@ pub fn run(cli: &Cli) -> anyhow::Result<Status> {
         }
         Command::List { format } => list(&course, *format),
         Command::Show { problem } => {
-            print!("{}", show(&course.problem(problem)?));
+            // A question may have a code part, a paper part, or both.
+            let (items, _) = course.items()?;
+            let item = items.iter().find(|i| &i.id == problem);
+            let code = match course.problem(problem) {
+                Ok(p) => Some(p),
+                Err(_) if item.is_some() => None,
+                Err(e) => return Err(e.into()),
+            };
+            if let Some(code) = &code {
+                print!("{}", show(code));
+            }
+            if let Some(item) = item {
+                if code.is_some() {
+                    println!();
+                }
+                print!("{}", show_item(item));
+            }
             Ok(Status::Success)
         }
     }
@@ -248,6 +264,39 @@ fn list(course: &Course, format: Format) -> anyhow::Result<Status> {
         }
     }
     Ok(Status::Success)
+}
+
+/// A paper item as the student sees it: statement, fields, points — never the key or rubric.
+fn show_item(item: &crate::spec::Item) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} — {} ({}, {} points, in answers.toml)\n",
+        item.id.bold(),
+        item.title.bold(),
+        item.kind.as_str(),
+        report::points(item.points)
+    );
+    let _ = writeln!(out, "{}", item.statement.trim());
+    if !item.fields.is_empty() {
+        let _ = writeln!(out, "\n{}", "Fields:".bold());
+    }
+    for f in &item.fields {
+        let options = f
+            .options
+            .as_ref()
+            .map(|o| format!(", one of: {}", o.join(", ")))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {}: {} ({}{options}; {} pt)",
+            f.name,
+            f.ty,
+            f.precision.describe(),
+            report::points(f.points)
+        );
+    }
+    out
 }
 
 fn show(problem: &Problem) -> String {

@@ -473,6 +473,41 @@ fn list_and_show() {
 }
 
 #[test]
+fn show_covers_paper_items_without_their_keys() {
+    let out = grader(&["show", "q3.2"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout.contains("Vanishing gradients through time")
+            && stdout.contains("Vanishing gradients, by hand"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("total: float (to 2 significant figures; 1 pt)"),
+        "{stdout}"
+    );
+    let item_part = stdout
+        .split("Vanishing gradients, by hand")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        !item_part.contains("4.2e-07") && !item_part.contains("4.2e-7"),
+        "the key stays hidden: {item_part}"
+    );
+    let out = grader(&["show", "q5.1"]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("one of: bidirectional, causal, encoder-decoder"),
+        "{stdout}"
+    );
+    let manual = text(&grader(&["show", "q9.2"]).stdout);
+    assert!(
+        manual.contains("manual, 2 points") && !manual.contains("least-privilege"),
+        "no rubric: {manual}"
+    );
+}
+
+#[test]
 fn check_accepts_the_committed_course() {
     let out = grader(&["check"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
