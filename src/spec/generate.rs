@@ -43,6 +43,9 @@ enum InputGen {
     Value(Json),
 }
 
+/// The most numbers one generated input may hold.
+const MAX_ELEMENTS: i64 = 1_000_000;
+
 struct Rng(u64);
 
 impl Rng {
@@ -59,9 +62,11 @@ impl Rng {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 
+    /// Uniform in [lo, hi] (lo ≤ hi), for any bounds: i128 cannot overflow here.
     fn int(&mut self, lo: i64, hi: i64) -> i64 {
-        let span = (hi - lo) as u64 + 1;
-        lo + (self.next() % span) as i64
+        let span = (i128::from(hi) - i128::from(lo) + 1) as u128;
+        let pick = u128::from(self.next()) % span;
+        (i128::from(lo) + pick as i128) as i64
     }
 }
 
@@ -89,8 +94,8 @@ fn bound(v: &toml::Value, key: &str) -> Result<Bound, String> {
 impl Generator {
     /// Reads a `[[generate]]` table; errors name the key inside it.
     pub(super) fn from_file(g: &GeneratorFile) -> Result<Self, String> {
-        if g.count == 0 {
-            return Err("`count`: must be at least 1".into());
+        if !(1..=1000).contains(&g.count) {
+            return Err("`count`: must be from 1 to 1000".into());
         }
         let mut dims = BTreeMap::new();
         for (name, [lo, hi]) in &g.dims {
@@ -205,6 +210,12 @@ impl Generator {
                     let dims = shape.iter().map(size).collect::<Result<Vec<_>, _>>()?;
                     if dims.iter().any(|d| *d < 0) {
                         return Err(format!("`inputs.{name}.shape`: a negative size"));
+                    }
+                    let elements = dims.iter().try_fold(1i64, |acc, d| acc.checked_mul(*d));
+                    if elements.is_none_or(|n| n > MAX_ELEMENTS) {
+                        return Err(format!(
+                            "`inputs.{name}.shape`: {dims:?} is more than {MAX_ELEMENTS} numbers; test data that large belongs in a benchmark"
+                        ));
                     }
                     let scale = 10f64.powi(*decimals as i32);
                     let mut draw = || {
@@ -334,6 +345,27 @@ inputs = { x = { shape = ["H", "W"], range = [-10.0, 10.0] }, k = { shape = ["kh
             Rng(0).next(),
             0xe220_a839_7b1d_cdaf,
             "splitmix64 reference value"
+        );
+    }
+
+    #[test]
+    fn extreme_bounds_and_sizes_are_errors_not_panics() {
+        let mut rng = Rng(3);
+        for _ in 0..100 {
+            let _ = rng.int(i64::MIN, i64::MAX);
+            assert_eq!(rng.int(5, 5), 5);
+        }
+        let g = generator(
+            r#"name = "big"
+count = 1
+seed = 1
+dims = { n = [100000, 100000] }
+inputs = { x = { shape = ["n", "n"], range = [0.0, 1.0] } }"#,
+        );
+        assert!(
+            g.inputs(0)
+                .expect_err("too big")
+                .contains("more than 1000000 numbers")
         );
     }
 
