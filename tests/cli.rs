@@ -1095,6 +1095,15 @@ fn clocks_randomness_and_hash_order_are_the_same_on_every_run() {
 }
 
 #[test]
+fn nans_are_canonical_so_float_bits_do_not_depend_on_the_machine() {
+    let sandbox = Sandbox::new(512 << 10).expect("sandbox");
+    let program = sandbox.load(&std::fs::read(module("nan_bits")).expect("module")).expect("loads");
+    let exec = sandbox.run(&program, b"{}", &limits());
+    assert_eq!(exec.outcome, Outcome::Exited(0));
+    assert_eq!(exec.stdout, 0x7ff8_0000_0000_0000u64.to_le_bytes().to_vec());
+}
+
+#[test]
 fn the_stderr_tail_is_bounded_and_valid_utf8() {
     let (report, _) = json_report("q2.3", "stderr_flood");
     let stderr = report.cases[0]
