@@ -1097,7 +1097,9 @@ fn clocks_randomness_and_hash_order_are_the_same_on_every_run() {
 #[test]
 fn nans_are_canonical_so_float_bits_do_not_depend_on_the_machine() {
     let sandbox = Sandbox::new(512 << 10).expect("sandbox");
-    let program = sandbox.load(&std::fs::read(module("nan_bits")).expect("module")).expect("loads");
+    let program = sandbox
+        .load(&std::fs::read(module("nan_bits")).expect("module"))
+        .expect("loads");
     let exec = sandbox.run(&program, b"{}", &limits());
     assert_eq!(exec.outcome, Outcome::Exited(0));
     assert_eq!(exec.stdout, 0x7ff8_0000_0000_0000u64.to_le_bytes().to_vec());
