@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::Path;
 
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 use colored::Colorize;
 
 use crate::batch::Grader;
@@ -152,23 +152,6 @@ pub fn grade_file(
     let sandbox = Sandbox::new(problem.limits.wasm_stack_bytes).context("starting the sandbox")?;
     let name = submission.display().to_string();
     Ok(grade::grade(&sandbox, problem, &name, &wasm, jobs))
-}
-
-/// Runs `f` on a thread whose native stack is larger than the guests' wasm stack.
-pub fn on_grading_thread<T: Send>(
-    wasm_stack: usize,
-    f: impl FnOnce() -> T + Send,
-) -> anyhow::Result<T> {
-    std::thread::scope(|scope| {
-        let handle = std::thread::Builder::new()
-            .name("grader-run".into())
-            .stack_size(wasm_stack + (8 << 20))
-            .spawn_scoped(scope, f)
-            .context("starting a grading thread")?;
-        handle
-            .join()
-            .map_err(|_| anyhow!("internal error: the grading thread panicked"))
-    })
 }
 
 fn check(course: &Course) -> anyhow::Result<Status> {

@@ -166,7 +166,7 @@ fn verify_twin(course: &Course, item: &Item, problems: &[Problem]) -> anyhow::Re
         .load(&wasm)
         .map_err(|e| anyhow!("{reference}: {e}"))?;
     let stdin = serde_json::to_vec(&case.input)?;
-    let exec = crate::app::on_grading_thread(problem.limits.wasm_stack_bytes, || {
+    let exec = grade::on_grading_thread(problem.limits.wasm_stack_bytes, || {
         sandbox.run(&program, &stdin, &problem.limits.run)
     })?;
     if exec.outcome != Outcome::Exited(0) {
@@ -249,7 +249,7 @@ pub fn generate(course: &Course, id: &str) -> anyhow::Result<Vec<PathBuf>> {
                 )
             })?;
             let stdin = serde_json::to_vec(&input)?;
-            let exec = crate::app::on_grading_thread(problem.limits.wasm_stack_bytes, || {
+            let exec = grade::on_grading_thread(problem.limits.wasm_stack_bytes, || {
                 sandbox.run(&program, &stdin, &problem.limits.run)
             })?;
             if exec.outcome != Outcome::Exited(0) {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 pub mod answers;
 
+use anyhow::{Context, anyhow};
 use serde::{Deserialize, Serialize};
 
 pub use crate::verdict::Verdict;
@@ -147,6 +148,23 @@ pub fn grade(
         invalid_submission: loaded.err().map(|e| format!("the module {e}")),
         cases,
     }
+}
+
+/// Runs `f` on a thread whose native stack is larger than the guests' wasm stack.
+pub fn on_grading_thread<T: Send>(
+    wasm_stack: usize,
+    f: impl FnOnce() -> T + Send,
+) -> anyhow::Result<T> {
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("grader-run".into())
+            .stack_size(wasm_stack + (8 << 20))
+            .spawn_scoped(scope, f)
+            .context("starting a grading thread")?;
+        handle
+            .join()
+            .map_err(|_| anyhow!("internal error: the grading thread panicked"))
+    })
 }
 
 /// `f` over `items` on up to `jobs` threads (each with native stack for a `wasm_stack` guest),
