@@ -279,6 +279,65 @@ fn reference_is_accepted_with_a_full_score_and_exit_0() {
     );
 }
 
+/// The human report with what changes from run to run or machine to machine filtered out:
+/// durations, and where the repository is.
+fn stable(report: &str) -> String {
+    let report = report.replace(ROOT, "<root>");
+    let mut out = String::new();
+    for line in report.lines() {
+        let mut line = line.to_string();
+        if let Some(at) = line.rfind(" ms") {
+            let start = line[..at].rfind(' ').map_or(0, |i| i + 1);
+            if line[start..at].parse::<f64>().is_ok() {
+                line.replace_range(start..at, "<t>");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Compares with `tests/snapshots/<name>.txt`; `UPDATE_SNAPSHOTS=1` rewrites it.
+fn snapshot(name: &str, actual: &str) {
+    let path = Path::new(ROOT)
+        .join("tests/snapshots")
+        .join(format!("{name}.txt"));
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).expect("write snapshot");
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        expected == actual,
+        "{name} changed (UPDATE_SNAPSHOTS=1 to accept):\n--- expected\n{expected}\n--- actual\n{actual}"
+    );
+}
+
+#[test]
+fn human_reports_match_their_snapshots() {
+    let flipped = module("q2_3_flipped");
+    let out = grader(&[
+        "test",
+        "q2.3",
+        flipped.to_str().expect("p"),
+        "--color",
+        "never",
+    ]);
+    snapshot("test_q2_3_flipped", &stable(&text(&out.stdout)));
+    let panics = module("panics");
+    let out = grader(&[
+        "test",
+        "q2.3",
+        panics.to_str().expect("p"),
+        "--color",
+        "never",
+    ]);
+    snapshot("test_q2_3_panics", &stable(&text(&out.stdout)));
+    let ben = Path::new(ROOT).join("target/cohort/ben");
+    let out = grader(&["grade", ben.to_str().expect("p"), "--color", "never"]);
+    snapshot("grade_ben", &stable(&text(&out.stdout)));
+}
+
 #[test]
 fn wrong_answer_names_field_index_values_and_tolerance() {
     let path = module("q2_3_flipped");
@@ -839,7 +898,9 @@ fn a_stale_generated_file_is_a_spec_error() {
     );
 }
 
+/// The whole-course JSON report, locked at its top level (problems hold the locked `Report`).
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct StudentSummary {
     student: String,
     score: f64,
@@ -849,6 +910,43 @@ struct StudentSummary {
     warnings: Vec<String>,
     problems: Vec<serde_json::Value>,
     items: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct CodeEntry {
+    problem: String,
+    title: String,
+    score: f64,
+    max_score: f64,
+    result: Option<Report>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ItemEntry {
+    id: String,
+    title: String,
+    kind: String,
+    status: String,
+    score: f64,
+    max_score: f64,
+    fields: Vec<FieldEntry>,
+    answer: Option<String>,
+    rubric: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct FieldEntry {
+    name: String,
+    correct: bool,
+    points: f64,
+    max_points: f64,
+    message: String,
 }
 
 fn grade_student(name: &str) -> (StudentSummary, Output) {
@@ -890,6 +988,16 @@ fn the_sample_cohort_gets_its_expected_totals() {
         );
         assert_eq!(r.problems.len(), 25);
         assert_eq!(r.items.len(), 35);
+        for p in &r.problems {
+            let entry: CodeEntry = serde_json::from_value(p.clone())
+                .unwrap_or_else(|e| panic!("{name}: locked shape: {e}"));
+            assert_eq!(entry.score, entry.result.as_ref().map_or(0.0, |r| r.score));
+        }
+        for i in &r.items {
+            let entry: ItemEntry = serde_json::from_value(i.clone())
+                .unwrap_or_else(|e| panic!("{name}: locked shape: {e}"));
+            assert!(entry.score <= entry.max_score);
+        }
         assert_eq!(out.status.code(), Some(code), "{name}");
     }
 }
@@ -1151,6 +1259,33 @@ fn the_wall_clock_backstop_stops_a_guest_that_burns_no_fuel() {
             case.fuel
         );
     }
+}
+
+#[test]
+fn a_large_wasm_stack_still_ends_recursion_as_a_runtime_error() {
+    let dir = course_copy();
+    edit(
+        dir.path(),
+        "grader.toml",
+        "stack_kib = 512 ",
+        "stack_kib = 8192 ",
+    );
+    let path = module("stack_overflow");
+    let out = grader(&[
+        "--course",
+        dir.path().to_str().expect("p"),
+        "test",
+        "q2.3",
+        path.to_str().expect("p"),
+        "--format",
+        "json",
+    ]);
+    let report: Report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
+    // With 8 MiB of wasm stack, Rust's own 1 MiB stack in linear memory runs out first.
+    assert_eq!(report.verdict(), "runtime_error", "{:?}", report.cases[0]);
+    let message = &report.cases[0].message;
+    assert!(message.contains("stack overflow"), "{message}");
 }
 
 #[test]

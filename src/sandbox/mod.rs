@@ -109,6 +109,8 @@ impl Sandbox {
             .consume_fuel(true)
             .epoch_interruption(true)
             .max_wasm_stack(wasm_stack_bytes)
+            // Engine::new refuses a wasm stack above this even without async support.
+            .async_stack_size(wasm_stack_bytes.max(2 << 20))
             // Same NaN bits on every machine and compiler: reports are byte-identical.
             .cranelift_nan_canonicalization(true);
         let engine = Engine::new(&config)?;
