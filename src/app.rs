@@ -147,7 +147,7 @@ pub fn grade_file(
     submission: &Path,
     jobs: usize,
 ) -> anyhow::Result<ProblemResult> {
-    let wasm = std::fs::read(submission)
+    let wasm = crate::batch::read_module(submission, problem.limits.module_bytes)
         .with_context(|| format!("cannot read submission `{}`", submission.display()))?;
     let sandbox = Sandbox::new(problem.limits.wasm_stack_bytes).context("starting the sandbox")?;
     let name = submission.display().to_string();

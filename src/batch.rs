@@ -11,6 +11,17 @@ use crate::grade::{self, CodeEntry, StudentReport};
 use crate::sandbox::Sandbox;
 use crate::spec::{Item, Problem};
 
+/// Reads a submitted module, but never more than one byte past `limit`: a huge upload is
+/// rejected by its size without being read whole.
+pub fn read_module(path: &Path, limit: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// The course's problems and items, loaded once, with a sandbox per wasm stack size.
 pub struct Grader {
     problems: Vec<Problem>,
@@ -71,7 +82,7 @@ impl Grader {
             self.max_wasm_stack(),
             |problem| {
                 let path = dir.join(format!("{}.wasm", problem.id));
-                let (result, warning) = match std::fs::read(&path) {
+                let (result, warning) = match read_module(&path, problem.limits.module_bytes) {
                     Ok(wasm) => {
                         let sandbox = &self.sandboxes[&problem.limits.wasm_stack_bytes];
                         (

@@ -453,6 +453,14 @@ fn invalid_submissions_say_why_in_plain_words() {
         ),
         ("no_start", "has no `_start` function"),
         ("component", "component (WASI preview 2)"),
+        (
+            "huge_module",
+            "is larger than 32 MiB, the largest module accepted",
+        ),
+        (
+            "source_renamed",
+            "is a text file, not a compiled WebAssembly module",
+        ),
     ] {
         let (report, _) = json_report("q2.3", name);
         let reason = report.invalid_submission.as_deref().unwrap_or_default();

@@ -112,8 +112,7 @@ pub fn grade(
     let limit = problem.limits.module_bytes;
     let loaded = if wasm.len() > limit {
         Err(crate::sandbox::LoadError(format!(
-            "is {}; the largest module accepted is {}",
-            human_bytes(wasm.len() as u64),
+            "is larger than {}, the largest module accepted",
             human_bytes(limit as u64)
         )))
     } else {
