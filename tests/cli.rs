@@ -1222,6 +1222,25 @@ fn nans_are_canonical_so_float_bits_do_not_depend_on_the_machine() {
 }
 
 #[test]
+fn bad_pointers_descriptors_and_counts_get_error_codes() {
+    let sandbox = Sandbox::new(512 << 10).expect("sandbox");
+    let program = sandbox
+        .load(&std::fs::read(module("wasi_abuse")).expect("module"))
+        .expect("loads");
+    let exec = sandbox.run(&program, b"", &limits());
+    assert_eq!(exec.outcome, Outcome::Exited(0));
+    const EBADF: u8 = 8;
+    const EFAULT: u8 = 21;
+    const EINVAL: u8 = 28;
+    assert_eq!(
+        exec.stdout,
+        [
+            EFAULT, EFAULT, EBADF, EFAULT, EINVAL, EINVAL, EBADF, EFAULT, EBADF, EBADF
+        ]
+    );
+}
+
+#[test]
 fn the_stderr_tail_is_bounded_and_valid_utf8() {
     let (report, _) = json_report("q2.3", "stderr_flood");
     let stderr = report.cases[0]
