@@ -64,12 +64,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Status> {
             })
         }
         Command::Grade { student, format } => {
-            let (problems, mut errors) = course.problems()?;
-            let (items, item_errors) = course.items()?;
-            errors.extend(item_errors);
-            if !errors.is_empty() {
-                return Err(InvalidSpec(errors).into());
-            }
+            let (problems, items) = course.everything()?;
             let grader = Grader::new(problems, items, jobs)?;
             let report = grader.grade_student(student)?;
             match format {
@@ -155,12 +150,7 @@ pub fn grade_file(
 }
 
 fn check(course: &Course) -> anyhow::Result<Status> {
-    let (problems, mut errors) = course.problems()?;
-    let (items, item_errors) = course.items()?;
-    errors.extend(item_errors);
-    if !errors.is_empty() {
-        return Err(InvalidSpec(errors).into());
-    }
+    let (problems, items) = course.everything()?;
     let cases: usize = problems.iter().map(|p| p.cases.len()).sum();
     println!(
         "{} {} with {cases} test cases and {} are valid ({})",
@@ -181,12 +171,7 @@ fn plural(n: usize, word: &str) -> String {
 }
 
 fn list(course: &Course, format: Format) -> anyhow::Result<Status> {
-    let (problems, mut errors) = course.problems()?;
-    let (items, item_errors) = course.items()?;
-    errors.extend(item_errors);
-    if !errors.is_empty() {
-        return Err(InvalidSpec(errors).into());
-    }
+    let (problems, items) = course.everything()?;
     // (id, title, kind, points, what is graded)
     let mut rows: Vec<(String, String, Kind, f64, String)> = problems
         .iter()

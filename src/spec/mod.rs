@@ -307,6 +307,18 @@ impl Course {
         Ok((problems, errors))
     }
 
+    /// Loads every problem and item, or fails with every error in any of them.
+    pub fn everything(&self) -> Result<(Vec<Problem>, Vec<Item>), InvalidSpec> {
+        let (problems, mut errors) = self.problems()?;
+        let (items, item_errors) = self.items()?;
+        errors.extend(item_errors);
+        if errors.is_empty() {
+            Ok((problems, items))
+        } else {
+            Err(InvalidSpec(errors))
+        }
+    }
+
     /// Loads every pencil-and-paper, choice and manual item.
     pub fn items(&self) -> Result<(Vec<Item>, Vec<SpecError>), InvalidSpec> {
         let mut items = Vec::new();
