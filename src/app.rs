@@ -23,6 +23,17 @@ pub enum Status {
     NotAllAccepted,
 }
 
+impl Status {
+    /// `Success` when everything graded was accepted.
+    fn graded(all_accepted: bool) -> Self {
+        if all_accepted {
+            Status::Success
+        } else {
+            Status::NotAllAccepted
+        }
+    }
+}
+
 /// The exit code for an error: 3 for an invalid spec, 4 for everything else.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     if err.chain().any(|e| e.is::<InvalidSpec>()) {
@@ -57,11 +68,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Status> {
                 Format::Human => print!("{}", report::human(&result)),
                 Format::Json => println!("{}", report::json(&result)),
             }
-            Ok(if result.all_accepted() {
-                Status::Success
-            } else {
-                Status::NotAllAccepted
-            })
+            Ok(Status::graded(result.all_accepted()))
         }
         Command::Grade { student, format } => {
             let (problems, items) = course.everything()?;
@@ -69,13 +76,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<Status> {
             let report = grader.grade_student(student)?;
             match format {
                 Format::Human => print!("{}", report::student_human(&report)),
-                Format::Json => println!("{}", report::student_json(&report)),
+                Format::Json => println!("{}", report::json(&report)),
             }
-            Ok(if report.complete() {
-                Status::Success
-            } else {
-                Status::NotAllAccepted
-            })
+            Ok(Status::graded(report.complete()))
         }
         Command::Check => check(&course),
         Command::Verify => {

@@ -9,14 +9,9 @@ use crate::grade::answers::ItemStatus;
 use crate::grade::{CaseResult, ProblemResult, StudentReport, Verdict};
 use crate::spec::Visibility;
 
-/// The machine-readable report: the result model as JSON, one object per problem.
-pub fn json(result: &ProblemResult) -> String {
+/// The machine-readable report: a result model (one problem, or a whole student) as JSON.
+pub fn json<T: serde::Serialize>(result: &T) -> String {
     serde_json::to_string_pretty(result).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
-}
-
-/// A whole-course report as JSON.
-pub fn student_json(report: &StudentReport) -> String {
-    serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 /// A whole-course report for people: a line per problem and item, then the total.
