@@ -15,35 +15,109 @@ use crate::sandbox::Sandbox;
 use crate::spec::{Course, InvalidSpec, Kind, Problem};
 use crate::staff;
 
-/// How a command that ran to the end turned out.
+/// How the program ends: the one table of exit codes, used by `main`, `--help`, the README
+/// and the tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
+pub enum Exit {
+    /// Every case accepted (for `grade`: every auto-graded part at full marks, nothing
+    /// missing); for `check` and `verify`, all is well.
     Success,
-    /// Graded, but not every case was accepted (exit 1).
+    /// Graded, but not everything was accepted; `verify` found a failure.
     NotAllAccepted,
+    /// The command line is wrong: an unknown flag, problem id, or no course folder.
+    Usage,
+    /// The course or a problem spec is invalid.
+    InvalidSpec,
+    /// An internal or I/O failure, e.g. the submission file cannot be read.
+    Failure,
 }
 
-impl Status {
+impl Exit {
+    pub const ALL: [Exit; 5] = [
+        Exit::Success,
+        Exit::NotAllAccepted,
+        Exit::Usage,
+        Exit::InvalidSpec,
+        Exit::Failure,
+    ];
+
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::NotAllAccepted => 1,
+            Exit::Usage => 2,
+            Exit::InvalidSpec => 3,
+            Exit::Failure => 4,
+        }
+    }
+
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Success => {
+                "all cases accepted (grade: everything auto-graded at full marks, nothing missing; check, verify: all is well)"
+            }
+            Exit::NotAllAccepted => "graded, but not everything accepted (verify: a check failed)",
+            Exit::Usage => "usage error: unknown flag, command or problem id, or no course folder",
+            Exit::InvalidSpec => "invalid course or problem spec",
+            Exit::Failure => "internal or I/O failure (e.g. the submission cannot be read)",
+        }
+    }
+
     /// `Success` when everything graded was accepted.
     fn graded(all_accepted: bool) -> Self {
         if all_accepted {
-            Status::Success
+            Exit::Success
         } else {
-            Status::NotAllAccepted
+            Exit::NotAllAccepted
+        }
+    }
+
+    /// The exit code for an error that ended a command.
+    pub fn of_error(err: &anyhow::Error) -> Self {
+        if err.chain().any(|e| e.is::<UsageError>()) {
+            Exit::Usage
+        } else if err.chain().any(|e| e.is::<InvalidSpec>()) {
+            Exit::InvalidSpec
+        } else {
+            Exit::Failure
         }
     }
 }
 
-/// The exit code for an error: 3 for an invalid spec, 4 for everything else.
-pub fn exit_code(err: &anyhow::Error) -> u8 {
-    if err.chain().any(|e| e.is::<InvalidSpec>()) {
-        3
-    } else {
-        4
+/// The `--help` text's table of exit codes.
+pub fn exit_codes_help() -> String {
+    let mut text = String::from("Exit codes:");
+    for exit in Exit::ALL {
+        let _ = write!(text, "\n  {}  {}", exit.code(), exit.meaning());
     }
+    text
 }
 
-pub fn run(cli: &Cli) -> anyhow::Result<Status> {
+/// A mistake on the command line that the user can fix (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// True when `err` is a write to a closed pipe (`grader show q1.1 | head`): the reader has
+/// what it wanted, so the program ends quietly with exit 0, as ripgrep does.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes report text to stdout. Every command's data goes through here, so that a closed
+/// pipe is an error `main` recognises rather than a panic inside `print!`.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
     let color = match cli.color {
         Color::Always => true,
         Color::Never => false,
@@ -55,88 +129,166 @@ pub fn run(cli: &Cli) -> anyhow::Result<Status> {
         || std::thread::available_parallelism().map_or(1, usize::from),
         usize::from,
     );
-    let course = Course::load(&cli.course)?;
+    let course = load_course(&cli.course)?;
     match &cli.command {
         Command::Test {
             problem,
             submission,
             format,
+            staff,
         } => {
-            let problem = course.problem(problem)?;
+            let id = resolve_id(&course, problem, IdKind::Code)?;
+            let problem = course.problem(&id)?;
             let result = grade_file(&problem, submission, jobs)?;
+            let result = if *staff { result } else { result.for_student() };
             match format {
-                Format::Human => print!("{}", report::human(&result)),
-                Format::Json => println!("{}", report::json(&result)),
+                Format::Human => emit(&report::human(&result))?,
+                Format::Json => emit(&(report::json(&result) + "\n"))?,
             }
-            Ok(Status::graded(result.all_accepted()))
+            Ok(Exit::graded(result.all_accepted()))
         }
-        Command::Grade { student, format } => {
+        Command::Grade {
+            student,
+            format,
+            staff,
+        } => {
             let (problems, items) = course.everything()?;
             let grader = Grader::new(problems, items, jobs)?;
             let report = grader.grade_student(student)?;
+            let report = if *staff {
+                report
+            } else {
+                report.for_student(course.keys_released)
+            };
             match format {
-                Format::Human => print!("{}", report::student_human(&report)),
-                Format::Json => println!("{}", report::json(&report)),
+                Format::Human => emit(&report::student_human(&report))?,
+                Format::Json => emit(&(report::json(&report) + "\n"))?,
             }
-            Ok(Status::graded(report.complete()))
+            Ok(Exit::graded(report.complete()))
         }
         Command::Check => check(&course),
         Command::Verify => {
             let findings = staff::verify(&course, jobs)?;
+            let mut out = String::new();
             for f in &findings {
                 let mark = if f.ok { "✓".green() } else { "✗".red() };
-                println!("{mark} {:<14} {}", f.subject, f.detail);
+                let _ = writeln!(out, "{mark} {:<14} {}", f.subject, f.detail);
             }
             let failed = findings.iter().filter(|f| !f.ok).count();
             if failed == 0 {
-                println!(
+                let _ = writeln!(
+                    out,
                     "{} {} checks passed",
                     "verified:".green().bold(),
                     findings.len()
                 );
-                Ok(Status::Success)
             } else {
-                println!(
+                let _ = writeln!(
+                    out,
                     "{} {failed} of {} checks failed",
                     "not verified:".red().bold(),
                     findings.len()
                 );
-                Ok(Status::NotAllAccepted)
             }
+            emit(&out)?;
+            Ok(Exit::graded(failed == 0))
         }
         Command::Digest => {
             let (hex, files) = course.digest()?;
-            println!("sha256:{hex}  ({files} files)");
-            Ok(Status::Success)
+            emit(&format!("sha256:{hex}  ({files} files)\n"))?;
+            Ok(Exit::Success)
         }
         Command::Gen { problem } => {
-            for path in staff::generate(&course, problem)? {
-                println!("wrote {}", path.display());
+            let id = resolve_id(&course, problem, IdKind::Code)?;
+            for path in staff::generate(&course, &id)? {
+                emit(&format!("wrote {}\n", path.display()))?;
             }
-            Ok(Status::Success)
+            Ok(Exit::Success)
         }
         Command::List { format } => list(&course, *format),
         Command::Show { problem } => {
             // A question may have a code part, a paper part, or both.
+            let id = resolve_id(&course, problem, IdKind::Any)?;
             let (items, _) = course.items()?;
-            let item = items.iter().find(|i| &i.id == problem);
-            let code = match course.problem(problem) {
+            let item = items.iter().find(|i| i.id == id);
+            let code = match course.problem(&id) {
                 Ok(p) => Some(p),
                 Err(_) if item.is_some() => None,
                 Err(e) => return Err(e.into()),
             };
+            let mut out = String::new();
             if let Some(code) = &code {
-                print!("{}", show(code));
+                out += &show(code);
             }
             if let Some(item) = item {
                 if code.is_some() {
-                    println!();
+                    out.push('\n');
                 }
-                print!("{}", show_item(item));
+                out += &show_item(item);
             }
-            Ok(Status::Success)
+            emit(&out)?;
+            Ok(Exit::Success)
         }
     }
+}
+
+/// Loads the course at `dir`; no `grader.toml` there is a usage error that says how to point
+/// at a course.
+fn load_course(dir: &Path) -> anyhow::Result<Course> {
+    if !dir.join(crate::spec::COURSE_FILE).exists() {
+        return Err(UsageError(format!(
+            "no {} in `{}`: run grader inside a course folder, or point at one with \
+             --course DIR or GRADER_COURSE=DIR",
+            crate::spec::COURSE_FILE,
+            dir.display()
+        ))
+        .into());
+    }
+    Ok(Course::load(dir)?)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum IdKind {
+    Code,
+    Any,
+}
+
+/// The course's id for what the user typed, or a usage error with a did-you-mean.
+fn resolve_id(course: &Course, typed: &str, kind: IdKind) -> anyhow::Result<String> {
+    let ids: Vec<String> = course
+        .problem_ids()?
+        .into_iter()
+        .filter(|id| {
+            kind == IdKind::Any
+                || course
+                    .problems_dir
+                    .join(id)
+                    .join(crate::spec::PROBLEM_FILE)
+                    .is_file()
+        })
+        .collect();
+    if ids.iter().any(|id| id == typed) {
+        return Ok(typed.to_string());
+    }
+    if kind == IdKind::Code && course.problem_ids()?.iter().any(|id| id == typed) {
+        return Err(UsageError(format!(
+            "`{typed}` has no code part: it is answered in answers.toml (`grader show {typed}`)"
+        ))
+        .into());
+    }
+    let what = match kind {
+        IdKind::Code => "code problem",
+        IdKind::Any => "problem or question",
+    };
+    let hint = match crate::spec::did_you_mean(typed, &ids) {
+        Some(id) => format!("did you mean `{id}`?"),
+        None => format!("`grader list` shows them all ({})", ids.join(", ")),
+    };
+    Err(UsageError(format!(
+        "no {what} `{}` in this course; {hint}",
+        crate::sanitize::line(typed)
+    ))
+    .into())
 }
 
 /// Grades one module file on one problem.
@@ -152,17 +304,21 @@ pub fn grade_file(
     Ok(grade::grade(&sandbox, problem, &name, &wasm, jobs))
 }
 
-fn check(course: &Course) -> anyhow::Result<Status> {
+fn check(course: &Course) -> anyhow::Result<Exit> {
     let (problems, items) = course.everything()?;
+    let leaks = crate::spec::paper_key_leaks(&problems, &items);
+    if !leaks.is_empty() {
+        return Err(InvalidSpec(leaks).into());
+    }
     let cases: usize = problems.iter().map(|p| p.cases.len()).sum();
-    println!(
-        "{} {} with {cases} test cases and {} are valid ({})",
+    emit(&format!(
+        "{} {} with {cases} test cases and {} are valid ({})\n",
         "ok:".green().bold(),
         plural(problems.len(), "code problem"),
         plural(items.len(), "answer, choice or manual item"),
         course.root.join(crate::spec::COURSE_FILE).display()
-    );
-    Ok(Status::Success)
+    ))?;
+    Ok(Exit::Success)
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -173,7 +329,7 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-fn list(course: &Course, format: Format) -> anyhow::Result<Status> {
+fn list(course: &Course, format: Format) -> anyhow::Result<Exit> {
     let (problems, items) = course.everything()?;
     // (id, title, kind, points, what is graded)
     let mut rows: Vec<(String, String, Kind, f64, String)> = problems
@@ -208,23 +364,27 @@ fn list(course: &Course, format: Format) -> anyhow::Result<Status> {
                     serde_json::json!({"id": id, "title": title, "kind": kind.as_str(), "points": points, "graded": parts})
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&json)?);
+            emit(&(serde_json::to_string_pretty(&json)? + "\n"))?;
         }
         Format::Human => {
+            let mut out = String::new();
             let width = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(5);
-            println!(
+            let _ = writeln!(
+                out,
                 "{:<7} {:<width$}  {:<6} {:>6}  graded",
                 "id", "title", "kind", "points"
             );
             for (id, title, kind, points, parts) in &rows {
-                println!(
+                let _ = writeln!(
+                    out,
                     "{id:<7} {title:<width$}  {:<6} {:>6}  {parts}",
                     kind.as_str(),
                     report::points(*points)
                 );
             }
             let count = |k: Kind| rows.iter().filter(|r| r.2 == k).count();
-            println!(
+            let _ = writeln!(
+                out,
                 "{} code problems, {} answer items, {} choice, {} manual; {} points in all",
                 count(Kind::Code),
                 count(Kind::Answer),
@@ -232,9 +392,10 @@ fn list(course: &Course, format: Format) -> anyhow::Result<Status> {
                 count(Kind::Manual),
                 report::points(rows.iter().map(|r| r.3).sum())
             );
+            emit(&out)?;
         }
     }
-    Ok(Status::Success)
+    Ok(Exit::Success)
 }
 
 /// A paper item as the student sees it: statement, fields, points — never the key or rubric.
@@ -312,7 +473,16 @@ fn show(problem: &Problem) -> String {
         .iter()
         .filter(|c| c.visibility == crate::spec::Visibility::Hidden)
         .count();
-    let _ = writeln!(out, "\n{} ({} more hidden)", "Sample cases:".bold(), hidden);
+    let hidden_names = match hidden {
+        0 => "no hidden cases".to_string(),
+        1 => format!("1 hidden case, reported as {}", grade::hidden_case_name(1)),
+        n => format!(
+            "{n} hidden cases, reported as {} … {}",
+            grade::hidden_case_name(1),
+            grade::hidden_case_name(n)
+        ),
+    };
+    let _ = writeln!(out, "\n{} ({hidden_names})", "Sample cases:".bold());
     for case in problem
         .cases
         .iter()

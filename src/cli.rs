@@ -4,16 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// Grade WebAssembly submissions against a course's problem specs.
-///
-/// Student programs are WASI preview 1 command modules that read one JSON object of inputs
-/// on stdin and print one JSON object of outputs. Every test case runs in a fresh sandbox
-/// with limits on instructions, wall time, memory and output.
-#[derive(Debug, Parser)]
-#[command(
-    name = "grader",
-    version,
-    after_help = "\
+/// The examples of `--help`; `main` appends the table of exit codes (`app::Exit`).
+pub const EXAMPLES: &str = "\
 Examples:
   grader list
   grader show q2.3
@@ -22,11 +14,15 @@ Examples:
   grader grade fixtures/cohort/ada
   grader check
   grader verify
-  grader gen q2.3
+  grader gen q2.3";
 
-Exit codes: 0 all cases accepted (or specs valid), 1 graded but not all accepted,
-2 usage error, 3 invalid course or problem spec, 4 internal or I/O failure."
-)]
+/// Grade WebAssembly submissions against a course's problem specs.
+///
+/// Student programs are WASI preview 1 command modules that read one JSON object of inputs
+/// on stdin and print one JSON object of outputs. Every test case runs in a fresh sandbox
+/// with limits on instructions, wall time, memory and output.
+#[derive(Debug, Parser)]
+#[command(name = "grader", version, after_help = EXAMPLES)]
 pub struct Cli {
     /// The course directory: the one holding grader.toml.
     #[arg(
@@ -60,6 +56,9 @@ pub enum Command {
         submission: PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// Staff view: hidden cases with their names, messages, fuel, time and stderr.
+        #[arg(long)]
+        staff: bool,
     },
     /// Grade a student's folder: one <id>.wasm per code problem and an optional answers.toml.
     Grade {
@@ -67,6 +66,9 @@ pub enum Command {
         student: PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// Staff view: hidden cases in full, answer keys and manual rubrics.
+        #[arg(long)]
+        staff: bool,
     },
     /// Check grader.toml and every problem spec; exit 3 if anything is wrong.
     Check,

@@ -20,6 +20,7 @@ pub mod compare;
 pub mod grade;
 pub mod report;
 pub mod sandbox;
+pub mod sanitize;
 pub mod spec;
 pub mod staff;
 pub mod verdict;

@@ -43,6 +43,29 @@ impl Verdict {
         }
     }
 
+    /// The whole message a student gets for a hidden case with this verdict: the same for
+    /// every case and every program, so that no report can carry hidden data out.
+    pub fn hidden_message(self) -> &'static str {
+        match self {
+            Verdict::Accepted => "accepted",
+            Verdict::WrongAnswer => "hidden case: an output is wrong",
+            Verdict::InvalidOutput => {
+                "hidden case: the output is not one JSON object with the declared fields"
+            }
+            Verdict::RuntimeError => {
+                "hidden case: the program crashed or exited with a non-zero status"
+            }
+            Verdict::TimeLimitExceeded => "hidden case: the program ran past its time limit",
+            Verdict::MemoryLimitExceeded => {
+                "hidden case: the program asked for more memory than the limit"
+            }
+            Verdict::OutputLimitExceeded => {
+                "hidden case: the program wrote more than the stdout limit"
+            }
+            Verdict::InvalidSubmission => "hidden case: the module cannot be run",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Verdict> {
         Verdict::ALL.into_iter().find(|v| v.as_str() == s)
     }

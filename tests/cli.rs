@@ -33,8 +33,8 @@ struct Case {
     message: String,
     mismatch: Option<Mismatch>,
     stderr: Option<String>,
-    fuel: u64,
-    time_ms: f64,
+    fuel: Option<u64>,
+    time_ms: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,15 +156,27 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The student's view of `grader test` in JSON.
 fn json_report(problem: &str, module_name: &str) -> (Report, Output) {
+    json_report_as(problem, module_name, &[])
+}
+
+/// The staff view (`--staff`): hidden cases in full.
+fn staff_report(problem: &str, module_name: &str) -> (Report, Output) {
+    json_report_as(problem, module_name, &["--staff"])
+}
+
+fn json_report_as(problem: &str, module_name: &str, extra: &[&str]) -> (Report, Output) {
     let path = module(module_name);
-    let out = grader(&[
+    let mut args = vec![
         "test",
         problem,
         path.to_str().expect("path"),
         "--format",
         "json",
-    ]);
+    ];
+    args.extend(extra);
+    let out = grader(&args);
     let report: Report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "{module_name}: report is not the locked JSON ({e}):\n{}\n{}",
@@ -184,8 +196,8 @@ fn every_fixture_earns_its_verdict() {
     let mut failures = Vec::new();
     let mut verdicts_seen = std::collections::BTreeSet::new();
     for row in &table.fixture {
-        let (report, out) = json_report(&row.problem, &row.module);
-        let (again, _) = json_report(&row.problem, &row.module);
+        let (report, out) = staff_report(&row.problem, &row.module);
+        let (again, _) = staff_report(&row.problem, &row.module);
         let summary = |r: &Report| {
             r.cases
                 .iter()
@@ -391,10 +403,27 @@ fn hidden_cases_show_their_verdict_but_none_of_their_data() {
     let (report, out) = json_report("q2.3", "q2_3_flipped");
     let human =
         text(&grader(&["test", "q2.3", module("q2_3_flipped").to_str().expect("p")]).stdout);
-    for case in report.cases.iter().filter(|c| c.visibility == "hidden") {
-        assert!(case.mismatch.is_none() && case.stderr.is_none(), "{case:?}");
+    let hidden: Vec<&Case> = report
+        .cases
+        .iter()
+        .filter(|c| c.visibility == "hidden")
+        .collect();
+    assert!(hidden.len() >= 2, "q2.3 has hidden cases");
+    for (n, case) in hidden.iter().enumerate() {
+        assert_eq!(
+            case.name,
+            format!("hidden-{}", n + 1),
+            "hidden names are numbers"
+        );
+        assert!(
+            case.mismatch.is_none()
+                && case.stderr.is_none()
+                && case.fuel.is_none()
+                && case.time_ms.is_none(),
+            "{case:?}"
+        );
         if case.verdict == "wrong_answer" {
-            assert_eq!(case.message, "wrong answer in output `y`");
+            assert_eq!(case.message, "hidden case: an output is wrong");
         }
     }
     let spec = std::fs::read_to_string(Path::new(ROOT).join("problems/q2.3/data/random-1.json"))
@@ -412,20 +441,16 @@ fn hidden_cases_show_their_verdict_but_none_of_their_data() {
 
 #[test]
 fn a_sleeping_submission_is_stopped_at_once_and_a_busy_loop_by_fuel_every_time() {
-    let (sleep, _) = json_report("q2.3", "sleeps");
+    let (sleep, _) = staff_report("q2.3", "sleeps");
     for case in &sleep.cases {
         assert_eq!(case.verdict, "time_limit_exceeded");
         assert!(case.message.contains("slept 3600 s"), "{}", case.message);
         // Far inside the 10 s backstop: sleeping takes no real time.
-        assert!(
-            case.time_ms < 10_000.0,
-            "{} took {} ms",
-            case.name,
-            case.time_ms
-        );
+        let ms = case.time_ms.expect("staff reports carry times");
+        assert!(ms < 10_000.0, "{} took {ms} ms", case.name);
     }
-    let (first, _) = json_report("q2.3", "busy_loop");
-    let (second, _) = json_report("q2.3", "busy_loop");
+    let (first, _) = staff_report("q2.3", "busy_loop");
+    let (second, _) = staff_report("q2.3", "busy_loop");
     for (a, b) in first.cases.iter().zip(&second.cases) {
         assert_eq!(a.verdict, "time_limit_exceeded");
         assert!(a.message.contains("instruction budget"), "{}", a.message);
@@ -435,11 +460,11 @@ fn a_sleeping_submission_is_stopped_at_once_and_a_busy_loop_by_fuel_every_time()
 
 #[test]
 fn fuel_counts_are_identical_across_runs() {
-    let (a, _) = json_report("q2.3", "q2_3");
-    let (b, _) = json_report("q2.3", "q2_3");
+    let (a, _) = staff_report("q2.3", "q2_3");
+    let (b, _) = staff_report("q2.3", "q2_3");
     let fuel = |r: &Report| r.cases.iter().map(|c| c.fuel).collect::<Vec<_>>();
     assert_eq!(fuel(&a), fuel(&b));
-    assert!(fuel(&a).iter().all(|f| *f > 0));
+    assert!(fuel(&a).iter().all(|f| f.is_some_and(|f| f > 0)));
 }
 
 #[test]
@@ -481,14 +506,79 @@ fn missing_submission_file_is_an_io_error_naming_it() {
 }
 
 #[test]
-fn unknown_problem_lists_the_known_ones() {
+fn unknown_problem_ids_are_usage_errors_with_a_suggestion() {
     let out = grader(&["test", "q9.9", "x.wasm"]);
-    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("no code problem `q9.9`") && stderr.contains("q2.3"),
         "{stderr}"
     );
+    for typed in ["q4.33", "Q4.3", "q4_3"] {
+        let out = grader(&["test", typed, "x.wasm"]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{typed}: {stderr}");
+        assert!(stderr.contains("did you mean `q4.3`?"), "{typed}: {stderr}");
+    }
+    let out = grader(&["show", "Q5.1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("did you mean `q5.1`?"));
+}
+
+#[test]
+fn outside_a_course_the_error_says_how_to_point_at_one() {
+    let empty = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_grader"))
+        .arg("list")
+        .current_dir(empty.path())
+        .env_remove("GRADER_COURSE")
+        .output()
+        .expect("grader");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no grader.toml in `.`")
+            && stderr.contains("--course DIR")
+            && stderr.contains("GRADER_COURSE"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_closed_pipe_ends_the_program_quietly() {
+    use std::process::Stdio;
+    for args in [&["show", "q1.1"][..], &["list"], &["--help"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_grader"))
+            .args(args)
+            .current_dir(ROOT)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("grader");
+        // The reader goes away before the grader writes a byte, as `| head -c5` would.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn exit_codes_are_one_table_in_help_and_readme() {
+    let help = text(&grader(&["--help"]).stdout);
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).expect("README");
+    for exit in grader::app::Exit::ALL {
+        let (code, meaning) = (exit.code(), exit.meaning());
+        assert!(
+            help.contains(&format!("  {code}  {meaning}")),
+            "--help lacks exit {code}:\n{help}"
+        );
+        assert!(
+            readme.contains(&format!("| {code} | {meaning} |")),
+            "README lacks exit {code}"
+        );
+    }
 }
 
 #[test]
@@ -529,10 +619,22 @@ fn list_and_show() {
         "{stdout}"
     );
     assert!(
-        stdout.contains(r#"{"y":[[-4.0,-4.0],[-4.0,-4.0]]}"#),
+        !stdout.contains("[[-4.0,-4.0],[-4.0,-4.0]]"),
+        "the sheet's example is the paper question Q2.3: its answer stays hidden: {stdout}"
+    );
+    let hidden = grader::spec::Course::load(Path::new(ROOT))
+        .and_then(|c| c.problem("q2.3"))
+        .expect("q2.3")
+        .cases
+        .iter()
+        .filter(|c| c.visibility == grader::spec::Visibility::Hidden)
+        .count();
+    assert!(
+        stdout.contains(&format!(
+            "{hidden} hidden cases, reported as hidden-1 … hidden-{hidden}"
+        )),
         "{stdout}"
     );
-    assert!(stdout.contains("7 more hidden"), "{stdout}");
     assert!(
         !stdout.contains("asymmetric-kernel"),
         "hidden case names stay hidden: {stdout}"
@@ -955,12 +1057,19 @@ struct FieldEntry {
     points: f64,
     max_points: f64,
     message: String,
+    key: Option<String>,
 }
 
 fn grade_student(name: &str) -> (StudentSummary, Output) {
+    grade_student_as(name, &[])
+}
+
+fn grade_student_as(name: &str, extra: &[&str]) -> (StudentSummary, Output) {
     fixtures();
     let dir = Path::new(ROOT).join("target/cohort").join(name);
-    let out = grader(&["grade", dir.to_str().expect("p"), "--format", "json"]);
+    let mut args = vec!["grade", dir.to_str().expect("p"), "--format", "json"];
+    args.extend(extra);
+    let out = grader(&args);
     let report = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{name}: {e}\n{}{}", text(&out.stdout), text(&out.stderr)));
     (report, out)
@@ -1012,7 +1121,7 @@ fn the_sample_cohort_gets_its_expected_totals() {
 
 #[test]
 fn answers_are_graded_to_the_digits_asked_and_pending_items_carry_the_rubric() {
-    let (ada, _) = grade_student("ada");
+    let (ada, _) = grade_student_as("ada", &["--staff"]);
     let manual = item(&ada, "q12.2");
     assert_eq!(
         (
@@ -1043,7 +1152,7 @@ fn answers_are_graded_to_the_digits_asked_and_pending_items_carry_the_rubric() {
     assert!(
         q32["fields"][1]["message"]
             .as_str()
-            .is_some_and(|m| m.contains("expected 4.2e-7 (to 2 significant figures), got 1.5e-7")),
+            .is_some_and(|m| m == "1.5e-7 is not right to 2 significant figures"),
         "{q32}"
     );
     let q51 = item(&ben, "q5.1");
@@ -1275,15 +1384,16 @@ fn the_wall_clock_backstop_stops_a_guest_that_burns_no_fuel() {
         path.to_str().expect("p"),
         "--format",
         "json",
+        "--staff",
     ]);
     let report: Report = serde_json::from_slice(&out.stdout).expect("report");
     for case in &report.cases {
         assert_eq!(case.verdict, "time_limit_exceeded", "{case:?}");
         assert_eq!(case.message, "ran past the wall-clock limit of 300 ms");
+        let fuel = case.fuel.expect("staff reports carry fuel");
         assert!(
-            case.fuel < 1_000_000,
-            "stopped by the clock, not by fuel: {}",
-            case.fuel
+            fuel < 1_000_000,
+            "stopped by the clock, not by fuel: {fuel}"
         );
     }
 }
@@ -1448,4 +1558,186 @@ fn the_digest_pins_the_problem_set() {
     );
     let changed = text(&grader(&["--course", dir.path().to_str().expect("p"), "digest"]).stdout);
     assert_ne!(copy, changed, "a changed spec changes the digest");
+}
+
+/// What a student's report shows of a case, apart from its name and points: for hidden cases
+/// this must be the same whatever the hidden input was.
+fn observable(case: &Case) -> String {
+    format!(
+        "{} {} {:?} {:?} {:?} {:?}",
+        case.verdict, case.message, case.mismatch, case.stderr, case.fuel, case.time_ms
+    )
+}
+
+#[test]
+fn no_report_is_a_channel_out_of_a_hidden_case() {
+    // Each probe turns the hidden input into one thing a report could print: the exit status,
+    // fuel and time, the memory asked for, the time slept, stdout before the output cap, the
+    // way it crashes and its stderr. (probe, what differs between hidden cases for staff)
+    type Channel = fn(&Case) -> String;
+    let probes: [(&str, Channel); 6] = [
+        ("leak_exit", |c| c.message.clone()),
+        ("leak_fuel", |c| format!("{:?}", c.fuel)),
+        ("leak_memory", |c| c.message.clone()),
+        ("leak_sleep", |c| c.message.clone()),
+        ("leak_output", |c| format!("{:?}", c.fuel)),
+        ("leak_trap", |c| format!("{} {:?}", c.message, c.stderr)),
+    ];
+    for (probe, channel) in probes {
+        let (student, out) = json_report("q2.3", probe);
+        let hidden: Vec<&Case> = student
+            .cases
+            .iter()
+            .filter(|c| c.visibility == "hidden")
+            .collect();
+        assert!(hidden.len() >= 3, "{probe}");
+        for case in &hidden {
+            assert_eq!(
+                observable(case),
+                observable(hidden[0]),
+                "{probe}: hidden cases must look alike"
+            );
+        }
+        // The human report: hidden lines alike once the name and points are taken out.
+        let human = text(&grader(&["test", "q2.3", module(probe).to_str().expect("p")]).stdout);
+        let mut in_hidden = false;
+        let mut lines = std::collections::BTreeSet::new();
+        for line in human.lines().skip(1) {
+            if line.starts_with("  ✓") || line.starts_with("  ✗") || line.starts_with("score") {
+                in_hidden = line.contains("hidden-");
+            }
+            if in_hidden {
+                lines.insert(
+                    line.split_whitespace()
+                        .filter(|w| !w.starts_with("hidden-") && !w.contains('/'))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
+            }
+        }
+        assert!(lines.len() <= 2, "{probe}: hidden lines differ:\n{human}");
+        assert_eq!(out.status.code(), Some(1));
+
+        // The channel is real: staff see the difference.
+        let (staff, _) = staff_report("q2.3", probe);
+        let seen: std::collections::BTreeSet<String> = staff
+            .cases
+            .iter()
+            .filter(|c| c.visibility == "hidden")
+            .map(channel)
+            .collect();
+        assert!(
+            seen.len() > 1,
+            "{probe}: the probe should vary between hidden cases for staff: {seen:?}"
+        );
+    }
+}
+
+#[test]
+fn answer_keys_are_printed_only_once_released() {
+    // ben's q3.2 `total` is wrong (1.5e-7, the sheet's slip); its key is 4.2e-7.
+    let (ben, _) = grade_student("ben");
+    let field = &item(&ben, "q3.2")["fields"][1];
+    assert!(field["key"].is_null(), "{field}");
+    assert!(
+        !field.to_string().contains("4.2"),
+        "the key is not in the message: {field}"
+    );
+    assert!(item(&grade_student("ada").0, "q12.2")["rubric"].is_null());
+    let human = text(
+        &grader(&[
+            "grade",
+            Path::new(ROOT)
+                .join("target/cohort/ben")
+                .to_str()
+                .expect("p"),
+        ])
+        .stdout,
+    );
+    assert!(
+        !human.contains("4.2e-7") && !human.contains("key:"),
+        "{human}"
+    );
+
+    let (staff, _) = grade_student_as("ben", &["--staff"]);
+    assert_eq!(
+        item(&staff, "q3.2")["fields"][1]["key"],
+        "4.2e-7 (to 2 significant figures)"
+    );
+
+    let dir = course_copy();
+    edit(
+        dir.path(),
+        "grader.toml",
+        "release_keys = false",
+        "release_keys = true",
+    );
+    let ben_dir = Path::new(ROOT).join("target/cohort/ben");
+    let out = grader(&[
+        "--course",
+        dir.path().to_str().expect("p"),
+        "grade",
+        ben_dir.to_str().expect("p"),
+    ]);
+    let human = text(&out.stdout);
+    assert!(
+        human.contains("total: 1.5e-7 is not right to 2 significant figures (key: 4.2e-7 (to 2 significant figures))"),
+        "{human}{}",
+        text(&out.stderr)
+    );
+}
+
+/// Writes `leaky` over `file` in the course copy `dir`, checks that `grader check` fails with
+/// `error` (and first that the committed course passes), and puts the file back.
+fn check_refuses(dir: &Path, file: &str, leaky: &str, error: &str) {
+    let path = dir.join(file);
+    let before = std::fs::read_to_string(&path).expect("spec");
+    assert_ne!(before, leaky, "{error}: the edit changes {file}");
+    std::fs::write(&path, leaky).expect("write");
+    let out = grader(&["--course", dir.to_str().expect("p"), "check"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(error), "{stderr}");
+    std::fs::write(&path, before).expect("restore");
+}
+
+#[test]
+fn check_rejects_a_course_that_gives_paper_keys_away() {
+    let dir = course_copy();
+    let out = grader(&["--course", dir.path().to_str().expect("p"), "check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The paper question Q3.1 is the code twin's case `sheet-example`: quoting its answer in
+    // the code statement, or showing the case, gives its 3 points away.
+    let q31 = std::fs::read_to_string(dir.path().join("problems/q3.1/problem.toml")).expect("q3.1");
+    check_refuses(
+        dir.path(),
+        "problems/q3.1/problem.toml",
+        &q31.replacen(
+            "statement = \"\"\"\n",
+            "statement = \"\"\"\nFor the sheet's example, h = 0.5370, 0.4050, 0.7278.\n",
+            1,
+        ),
+        "problems/q3.1/problem.toml: `statement`: quotes `0.5370`, the key of q3.1 `h1`",
+    );
+    check_refuses(
+        dir.path(),
+        "problems/q3.1/problem.toml",
+        &q31.replacen(
+            "name = \"sheet-example\"\nvisibility = \"hidden\"",
+            "name = \"sheet-example\"\nvisibility = \"sample\"",
+            1,
+        ),
+        "problems/q3.1/answer.toml: `twin.case`: `sheet-example` of q3.1 is a sample case",
+    );
+    // A visible case with other inputs whose output is the key (d_k = 64 of Q4.4).
+    let q44 = std::fs::read_to_string(dir.path().join("problems/q4.4/problem.toml")).expect("q4.4");
+    check_refuses(
+        dir.path(),
+        "problems/q4.4/problem.toml",
+        &format!(
+            "{q44}\n[[cases]]\nname = \"leaky\"\nvisibility = \"sample\"\n\
+             input = {{ d_model = 1024, heads = 16 }}\nexpected = {{ d_k = 64 }}\n"
+        ),
+        "problems/q4.4/problem.toml: `cases.leaky.expected.d_k`: is visible and equals the key of q4.4 `d_k`",
+    );
 }

@@ -27,7 +27,11 @@ pub struct FieldResult {
     pub correct: bool,
     pub points: f64,
     pub max_points: f64,
+    /// Right or wrong and why, in words that never quote the key.
     pub message: String,
+    /// The key and the precision asked, e.g. `0.5498 (to 4 decimal places)`: staff views
+    /// always, students' only once the course releases keys (contract §7).
+    pub key: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -42,7 +46,8 @@ pub struct ItemResult {
     pub fields: Vec<FieldResult>,
     /// A manual item's answer, for the TA.
     pub answer: Option<String>,
-    /// A manual item's rubric and reference solution, for the TA.
+    /// A manual item's rubric and reference solution, for the TA (staff views; students'
+    /// once keys are released).
     pub rubric: Option<String>,
 }
 
@@ -167,6 +172,7 @@ fn grade_field(field: &AnswerField, given: Option<&toml::Value>) -> FieldResult 
         points: if correct { field.points } else { 0.0 },
         max_points: field.points,
         message,
+        key: Some(describe_key(field)),
     };
     let Some(given) = given else {
         return result(false, format!("missing `{}`", field.name));
@@ -197,6 +203,15 @@ fn lenient(json: Json, ty: &FieldType) -> Json {
     }
 }
 
+/// The key as a student would write it, and the precision asked.
+fn describe_key(field: &AnswerField) -> String {
+    match (&field.key, field.precision) {
+        (Value::Str(k), _) => format!("`{k}`"),
+        (k, Precision::Exact) => k.to_json().to_string(),
+        (k, p) => format!("{} ({})", k.to_json(), p.describe()),
+    }
+}
+
 fn close(key: f64, got: f64, precision: Precision) -> bool {
     if key.is_nan() || got.is_nan() {
         return key.is_nan() && got.is_nan();
@@ -207,26 +222,30 @@ fn close(key: f64, got: f64, precision: Precision) -> bool {
     (got - key).abs() <= precision.allowed_error(key)
 }
 
+/// Why `got` is not `key`, in words that quote what the student gave but never the key: a
+/// report may reach a student before keys are released.
 fn first_error(key: &Value, got: &Value, precision: Precision) -> Option<String> {
-    let wrong = |k: f64, g: f64| {
+    let wrong = |g: f64| {
         format!(
-            "expected {} ({}), got {}",
-            show_float(k),
-            precision.describe(),
-            show_float(g)
+            "{} is not right {}",
+            show_float(g),
+            match precision {
+                Precision::Exact => "(exact)".to_string(),
+                p => p.describe(),
+            }
         )
     };
     match (key, got) {
-        (Value::Float(k), Value::Float(g)) => (!close(*k, *g, precision)).then(|| wrong(*k, *g)),
+        (Value::Float(k), Value::Float(g)) => (!close(*k, *g, precision)).then(|| wrong(*g)),
         (Value::Vec(k), Value::Vec(g)) if k.len() == g.len() => {
             k.iter().zip(g).enumerate().find_map(|(i, (k, g))| {
-                (!close(*k, *g, precision)).then(|| format!("[{i}]: {}", wrong(*k, *g)))
+                (!close(*k, *g, precision)).then(|| format!("[{i}]: {}", wrong(*g)))
             })
         }
         (Value::Mat(k), Value::Mat(g)) if k.shape() == g.shape() => {
             k.indexed_iter().find_map(|((i, j), k)| {
                 let g = g[(i, j)];
-                (!close(*k, g, precision)).then(|| format!("[{i}][{j}]: {}", wrong(*k, g)))
+                (!close(*k, g, precision)).then(|| format!("[{i}][{j}]: {}", wrong(g)))
             })
         }
         (Value::Vec(k), Value::Vec(g)) => {
@@ -242,7 +261,7 @@ fn first_error(key: &Value, got: &Value, precision: Precision) -> Option<String>
         (Value::Str(k), Value::Str(g)) => {
             (k != g).then(|| format!("`{g}` is not the right choice"))
         }
-        (k, g) => (k != g).then(|| format!("expected {}, got {}", k.to_json(), g.to_json())),
+        (k, g) => (k != g).then(|| format!("{} is not right", g.to_json())),
     }
 }
 

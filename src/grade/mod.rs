@@ -30,9 +30,36 @@ pub struct CaseResult {
     pub mismatch: Option<Mismatch>,
     /// The end of the program's stderr (visible cases only), valid UTF-8.
     pub stderr: Option<String>,
-    /// Instructions used, in fuel units: identical on every run.
-    pub fuel: u64,
-    pub time_ms: f64,
+    /// Instructions used, in fuel units: identical on every run (staff view only for hidden
+    /// cases: a count the program controls is a channel out).
+    pub fuel: Option<u64>,
+    /// Wall time of the run (staff view only for hidden cases).
+    pub time_ms: Option<f64>,
+}
+
+/// The name a student sees for the `n`th hidden case of a problem (1-based), in every report
+/// and in `show`: a case's own name (`kernel-equals-image`) would be a hint.
+pub fn hidden_case_name(n: usize) -> String {
+    format!("hidden-{n}")
+}
+
+impl CaseResult {
+    /// What a student may see of this case: for a hidden case, its number, verdict and points,
+    /// and a message fixed per verdict — nothing the program or the case's data can influence.
+    fn for_student(self, hidden_number: usize) -> Self {
+        if self.visibility == Visibility::Sample {
+            return self;
+        }
+        CaseResult {
+            name: hidden_case_name(hidden_number),
+            message: self.verdict.hidden_message().to_string(),
+            mismatch: None,
+            stderr: None,
+            fuel: None,
+            time_ms: None,
+            ..self
+        }
+    }
 }
 
 /// The result of one submission to one problem.
@@ -52,6 +79,24 @@ pub struct ProblemResult {
 impl ProblemResult {
     pub fn all_accepted(&self) -> bool {
         self.cases.iter().all(|c| c.verdict == Verdict::Accepted)
+    }
+
+    /// The student's view: hidden cases reduced to number, verdict and points (contract §5,
+    /// "Hidden means hidden"). Grading always produces the staff view; every student-facing
+    /// report goes through here.
+    pub fn for_student(mut self) -> Self {
+        let mut hidden = 0;
+        self.cases = self
+            .cases
+            .into_iter()
+            .map(|c| {
+                if c.visibility == Visibility::Hidden {
+                    hidden += 1;
+                }
+                c.for_student(hidden)
+            })
+            .collect();
+        self
     }
 }
 
@@ -83,6 +128,23 @@ pub struct StudentReport {
 }
 
 impl StudentReport {
+    /// The student's view: hidden cases as in [`ProblemResult::for_student`]; answer keys and
+    /// manual rubrics only once the course has released them (contract §7).
+    pub fn for_student(mut self, keys_released: bool) -> Self {
+        for entry in &mut self.problems {
+            entry.result = entry.result.take().map(ProblemResult::for_student);
+        }
+        if !keys_released {
+            for item in &mut self.items {
+                item.rubric = None;
+                for field in &mut item.fields {
+                    field.key = None;
+                }
+            }
+        }
+        self
+    }
+
     /// Every auto-graded part at full marks and nothing missing (pending parts aside).
     pub fn complete(&self) -> bool {
         self.missing.is_empty()
@@ -133,8 +195,8 @@ pub fn grade(
                 message: format!("the module {reason}"),
                 mismatch: None,
                 stderr: None,
-                fuel: 0,
-                time_ms: 0.0,
+                fuel: Some(0),
+                time_ms: Some(0.0),
             },
         },
     );
@@ -217,8 +279,7 @@ fn run_case(
     let stdin = serde_json::to_vec(&case.input).unwrap_or_default();
     let limits = &problem.limits.run;
     let exec = sandbox.run(program, &stdin, limits);
-    let visible = case.visibility == Visibility::Sample;
-    let (verdict, message, mismatch) = judge(&exec, problem, case, limits, visible);
+    let (verdict, message, mismatch) = judge(&exec, problem, case, limits);
     CaseResult {
         name: case.name.clone(),
         visibility: case.visibility,
@@ -231,19 +292,19 @@ fn run_case(
         max_points: case.points,
         message,
         mismatch,
-        stderr: (visible && !exec.stderr_tail.is_empty()).then(|| stderr_text(&exec)),
-        fuel: exec.fuel_used,
-        time_ms: exec.wall_time.as_secs_f64() * 1e3,
+        stderr: (!exec.stderr_tail.is_empty()).then(|| stderr_text(&exec)),
+        fuel: Some(exec.fuel_used),
+        time_ms: Some(exec.wall_time.as_secs_f64() * 1e3),
     }
 }
 
-/// The verdict for one execution, the message, and the mismatch a student may see.
+/// The verdict for one execution, the message and the first mismatch: the staff view, with
+/// every detail ([`ProblemResult::for_student`] takes out what a student may not see).
 fn judge(
     exec: &Execution,
     problem: &Problem,
     case: &TestCase,
     limits: &Limits,
-    visible: bool,
 ) -> (Verdict, String, Option<Mismatch>) {
     use Verdict::*;
     let (verdict, message) = match &exec.outcome {
@@ -251,31 +312,14 @@ fn judge(
             match compare::compare(&problem.outputs, &case.expected, &exec.stdout) {
                 Comparison::Match => (Accepted, "accepted".to_string()),
                 Comparison::Mismatch(m) => {
-                    if visible {
-                        return (
-                            WrongAnswer,
-                            format!("wrong answer: {}", m.describe()),
-                            Some(m),
-                        );
-                    }
-                    let field = m
-                        .path
-                        .split(['[', '.'])
-                        .next()
-                        .unwrap_or(&m.path)
-                        .to_string();
-                    (WrongAnswer, format!("wrong answer in output `{field}`"))
+                    return (
+                        WrongAnswer,
+                        format!("wrong answer: {}", m.describe()),
+                        Some(m),
+                    );
                 }
-                Comparison::Invalid { field, message } => {
-                    if visible {
-                        (InvalidOutput, format!("invalid output: {message}"))
-                    } else {
-                        let what = field.map_or_else(
-                            || "stdout is not exactly one JSON object".to_string(),
-                            |f| format!("output `{f}` is missing or has the wrong type or shape"),
-                        );
-                        (InvalidOutput, format!("invalid output: {what}"))
-                    }
+                Comparison::Invalid { message, .. } => {
+                    (InvalidOutput, format!("invalid output: {message}"))
                 }
             }
         }
@@ -326,11 +370,8 @@ fn judge(
                 TrapKind::StackOverflow => {
                     "stack overflow: the call stack is exhausted (unbounded recursion?)".to_string()
                 }
-                TrapKind::Unreachable if visible => {
-                    "the program aborted (a Rust panic or C abort(); see stderr)".to_string()
-                }
                 TrapKind::Unreachable => {
-                    "the program aborted (a Rust panic or C abort())".to_string()
+                    "the program aborted (a Rust panic or C abort(); see stderr)".to_string()
                 }
                 TrapKind::Other if message.contains("out of bounds memory access") => format!(
                     "the program crashed: {message} (a bad index or pointer, or a stack overflow \

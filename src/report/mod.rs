@@ -1,5 +1,6 @@
 //! Renders grading results: a colored report for people and JSON for programs. Reads only
-//! the result model of `grade`; hidden data never reaches it.
+//! the result model of `grade`, in the view it is given (students' or staff's): what a
+//! student may see is decided in `grade`, never here.
 
 use std::fmt::Write as _;
 
@@ -7,6 +8,7 @@ use colored::Colorize;
 
 use crate::grade::answers::ItemStatus;
 use crate::grade::{CaseResult, ProblemResult, StudentReport, Verdict};
+use crate::sanitize;
 use crate::spec::Visibility;
 
 /// The machine-readable report: a result model (one problem, or a whole student) as JSON.
@@ -74,7 +76,11 @@ pub fn student_human(report: &StudentReport) -> String {
                     .fields
                     .iter()
                     .filter(|f| !f.correct)
-                    .map(|f| format!("{}: {}", f.name, f.message))
+                    .map(|f| match &f.key {
+                        Some(key) => format!("{}: {} (key: {key})", f.name, f.message),
+                        None => format!("{}: {}", f.name, f.message),
+                    })
+                    .map(|text| sanitize::line(&text))
                     .collect();
                 wrong.join("; ").red()
             }
@@ -88,7 +94,7 @@ pub fn student_human(report: &StudentReport) -> String {
         );
     }
     for w in &report.warnings {
-        let _ = writeln!(out, "{} {w}", "warning:".yellow().bold());
+        let _ = writeln!(out, "{} {}", "warning:".yellow().bold(), sanitize::text(w));
     }
     if !report.missing.is_empty() {
         let _ = writeln!(
@@ -150,7 +156,7 @@ pub fn human(result: &ProblemResult) -> String {
         "{} {} — {}",
         result.problem.bold(),
         result.title,
-        result.submission.dimmed()
+        sanitize::line(&result.submission).dimmed()
     );
     if let Some(reason) = &result.invalid_submission {
         let _ = writeln!(out, "  {} {}", "invalid submission:".red().bold(), reason);
@@ -215,10 +221,13 @@ fn case_line(out: &mut String, case: &CaseResult, name_width: usize) {
         case.visibility.as_str(),
         format!("{}/{}", points(case.points), points(case.max_points)),
         verdict,
-        format!("{:.1} ms", case.time_ms).dimmed(),
+        case.time_ms
+            .map(|ms| format!("{ms:.1} ms"))
+            .unwrap_or_default()
+            .dimmed(),
     );
     if !accepted {
-        let _ = writeln!(out, "      {}", case.message);
+        let _ = writeln!(out, "      {}", sanitize::text(&case.message));
     }
     if let (Some(stderr), false) = (&case.stderr, accepted)
         && case.visibility == Visibility::Sample
@@ -232,7 +241,7 @@ fn case_line(out: &mut String, case: &CaseResult, name_width: usize) {
             .into_iter()
             .rev()
         {
-            let _ = writeln!(out, "        {}", line.dimmed());
+            let _ = writeln!(out, "        {}", sanitize::line(line).dimmed());
         }
     }
 }

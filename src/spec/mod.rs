@@ -4,6 +4,7 @@
 
 mod generate;
 mod items;
+mod leaks;
 mod model;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +19,7 @@ use crate::sandbox::Limits;
 
 pub use generate::Generator;
 pub use items::{AnswerField, Item, Precision, Twin};
+pub use leaks::paper_key_leaks;
 use model::{CaseFile, CourseFile, LimitsFile, ProblemFile};
 pub use model::{Kind, Visibility};
 
@@ -80,6 +82,8 @@ pub struct Course {
     pub problems_dir: PathBuf,
     /// Where the built modules named in `[solutions]` are.
     pub solutions_dir: PathBuf,
+    /// `[course] release_keys`: students' reports print answer keys and rubrics (§7).
+    pub keys_released: bool,
     limits: LimitsFile,
     tolerance: Tolerance,
 }
@@ -223,6 +227,7 @@ impl Course {
             name: spec.course.name,
             problems_dir,
             solutions_dir: root.join(&spec.course.solutions),
+            keys_released: spec.course.release_keys,
             limits: spec.limits,
             tolerance,
         })
@@ -595,6 +600,21 @@ impl Course {
     }
 }
 
+/// The id in `ids` that the user most likely meant by `typed`: the same up to letter case and
+/// `_`/`-` for `.` (`Q4_3` is `q4.3`, as cargo names a module), else one at edit distance 1
+/// (`q4.33` → `q4.3`); ids are short, so anything further is a different id.
+pub fn did_you_mean<'a>(typed: &str, ids: &'a [String]) -> Option<&'a str> {
+    let normal = |s: &str| s.to_lowercase().replace(['_', '-'], ".");
+    if let Some(id) = ids.iter().find(|id| normal(id) == normal(typed)) {
+        return Some(id);
+    }
+    ids.iter()
+        .map(|id| (strsim::levenshtein(&normal(typed), id), id))
+        .filter(|(distance, _)| *distance <= 1)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, id)| id.as_str())
+}
+
 /// Orders `q2.10` after `q2.9`: numbers compare as numbers.
 pub fn sort_key(id: &str) -> Vec<(String, u64)> {
     let mut key = Vec::new();
@@ -965,6 +985,20 @@ mod tests {
             course.problem_from_text("q4.2", &file, &text).ok(),
             course.problem("q4.2").ok()
         );
+    }
+
+    #[test]
+    fn unknown_ids_get_a_suggestion() {
+        let ids: Vec<String> = ["q4.3", "q4.4", "q12.1"].map(String::from).to_vec();
+        for (typed, meant) in [
+            ("Q4.3", Some("q4.3")),
+            ("q4_3", Some("q4.3")),
+            ("q4.33", Some("q4.3")),
+            ("q12-1", Some("q12.1")),
+            ("conv", None),
+        ] {
+            assert_eq!(did_you_mean(typed, &ids), meant, "{typed}");
+        }
     }
 
     #[test]

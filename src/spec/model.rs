@@ -27,6 +27,9 @@ pub(super) struct CourseSection {
     /// Where the built modules named in problems' `[solutions]` are.
     #[serde(default = "default_solutions_dir")]
     pub solutions: PathBuf,
+    /// Whether students' reports print answer keys and manual rubrics (contract §7).
+    #[serde(default)]
+    pub release_keys: bool,
 }
 
 fn default_solutions_dir() -> PathBuf {
