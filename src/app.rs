@@ -11,7 +11,7 @@ use crate::batch::Grader;
 use crate::cli::{Cli, Color, Command, Format};
 use crate::grade::{self, ProblemResult};
 use crate::report;
-use crate::sandbox::Sandbox;
+use crate::sandbox::{LoadError, Sandbox};
 use crate::spec::{Course, InvalidSpec, Kind, Problem};
 use crate::staff;
 
@@ -297,10 +297,30 @@ pub fn grade_file(
     submission: &Path,
     jobs: usize,
 ) -> anyhow::Result<ProblemResult> {
-    let wasm = crate::batch::read_module(submission, problem.limits.module_bytes)
-        .with_context(|| format!("cannot read submission `{}`", submission.display()))?;
-    let sandbox = Sandbox::new(problem.limits.wasm_stack_bytes).context("starting the sandbox")?;
+    use crate::submission::{Links, Refusal};
     let name = submission.display().to_string();
+    let limit = problem.limits.module_bytes;
+    let wasm = match crate::submission::read(submission, limit, Links::Follow) {
+        Ok(wasm) => wasm,
+        // A file that is there but cannot be a module is the submission's verdict; one that
+        // is not there or cannot be opened is the user's error.
+        Err(Refusal::TooLarge { .. }) => {
+            let reason = format!(
+                "is larger than {}, the largest module accepted",
+                grade::human_bytes(limit as u64)
+            );
+            return Ok(grade::refused(problem, &name, &LoadError(reason)));
+        }
+        Err(refusal @ Refusal::NotRegular(_)) => {
+            let reason = LoadError(format!("file {refusal}"));
+            return Ok(grade::refused(problem, &name, &reason));
+        }
+        Err(refusal) => {
+            return Err(anyhow::Error::new(refusal)
+                .context(format!("cannot read submission `{}`", submission.display())));
+        }
+    };
+    let sandbox = Sandbox::new(problem.limits.wasm_stack_bytes).context("starting the sandbox")?;
     Ok(grade::grade(&sandbox, problem, &name, &wasm, jobs))
 }
 

@@ -8,19 +8,15 @@ use anyhow::Context;
 
 use crate::grade::answers::{ItemStatus, grade_answers};
 use crate::grade::{self, CodeEntry, StudentReport};
-use crate::sandbox::Sandbox;
+use crate::sandbox::{LoadError, Sandbox};
 use crate::spec::{Item, Problem};
+use crate::submission::{self, Links, Refusal};
 
-/// Reads a submitted module, but never more than one byte past `limit`: a huge upload is
-/// rejected by its size without being read whole.
-pub fn read_module(path: &Path, limit: usize) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(limit as u64 + 1)
-        .read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
+/// The most bytes of `answers.toml` read: a real one is a few KiB.
+pub const ANSWERS_LIMIT: usize = 1 << 20;
+
+/// The most warnings one source (the folder listing, the answers file) adds to a report.
+const WARNINGS_PER_SOURCE: usize = 20;
 
 /// The course's problems and items, loaded once, with a sandbox per wasm stack size.
 pub struct Grader {
@@ -57,23 +53,22 @@ impl Grader {
     pub fn grade_student(&self, dir: &Path) -> anyhow::Result<StudentReport> {
         let listing = std::fs::read_dir(dir)
             .with_context(|| format!("cannot read the student folder `{}`", dir.display()))?;
-        let mut warnings = Vec::new();
         let mut names: Vec<String> = listing
             .filter_map(Result::ok)
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        for name in &names {
-            let known = name == "answers.toml"
-                || name
-                    .strip_suffix(".wasm")
-                    .is_some_and(|id| self.problems.iter().any(|p| p.id == id));
-            if !known {
-                warnings.push(format!(
-                    "{name}: not a module of a code problem nor answers.toml; ignored"
-                ));
-            }
-        }
+        let unknown: Vec<String> = names
+            .iter()
+            .filter(|name| {
+                name.as_str() != "answers.toml"
+                    && !name
+                        .strip_suffix(".wasm")
+                        .is_some_and(|id| self.problems.iter().any(|p| p.id == id))
+            })
+            .map(|name| format!("{name}: not a module of a code problem nor answers.toml; ignored"))
+            .collect();
+        let mut warnings = submission::capped(unknown, WARNINGS_PER_SOURCE, "folder");
 
         // Problems run in parallel, each on one thread; the report is the same for any `jobs`.
         let graded = grade::parallel_map(
@@ -82,28 +77,24 @@ impl Grader {
             self.max_wasm_stack(),
             |problem| {
                 let path = dir.join(format!("{}.wasm", problem.id));
-                let (result, warning) = match read_module(&path, problem.limits.module_bytes) {
-                    Ok(wasm) => {
-                        let sandbox = &self.sandboxes[&problem.limits.wasm_stack_bytes];
-                        (
-                            Some(grade::grade(
-                                sandbox,
-                                problem,
-                                &format!("{}.wasm", problem.id),
-                                &wasm,
-                                1,
-                            )),
-                            None,
-                        )
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, None),
-                    Err(e) => (
-                        None,
-                        Some(format!(
-                            "{}.wasm: cannot be read ({e}); graded as not submitted",
-                            problem.id
+                let name = format!("{}.wasm", problem.id);
+                let sandbox = &self.sandboxes[&problem.limits.wasm_stack_bytes];
+                let result = match submission::read(&path, problem.limits.module_bytes, Links::Refuse) {
+                    Ok(wasm) => Some(grade::grade(sandbox, problem, &name, &wasm, 1)),
+                    Err(Refusal::NotFound) => None,
+                    Err(Refusal::TooLarge { .. }) => Some(grade::refused(
+                        problem,
+                        &name,
+                        &LoadError(format!(
+                            "is larger than {}, the largest module accepted",
+                            grade::human_bytes(problem.limits.module_bytes as u64)
                         )),
-                    ),
+                    )),
+                    Err(refusal) => Some(grade::refused(
+                        problem,
+                        &name,
+                        &LoadError(format!("file {refusal}")),
+                    )),
                 };
                 let entry = CodeEntry {
                     problem: problem.id.clone(),
@@ -112,42 +103,52 @@ impl Grader {
                     max_score: problem.max_score(),
                     result,
                 };
-                (entry, warning)
+                entry
             },
         );
         let mut missing = Vec::new();
         let mut problems = Vec::new();
-        for (entry, warning) in graded {
+        for entry in graded {
             if entry.result.is_none() {
                 missing.push(entry.problem.clone());
             }
-            warnings.extend(warning);
             problems.push(entry);
         }
 
         let answers_path = dir.join("answers.toml");
-        let answers = match std::fs::read_to_string(&answers_path) {
-            Ok(text) => {
-                match toml::from_str::<toml::Table>(&text) {
+        // Read only as a regular file inside the folder: its text is the student's own, so a
+        // TOML error may quote it.
+        let answers = match submission::read(&answers_path, ANSWERS_LIMIT, Links::Refuse) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => match toml::from_str::<toml::Table>(&text) {
                     Ok(table) => Some(table),
                     Err(e) => {
                         let detail = e.to_string().trim_end().replace('\n', "\n    ");
                         warnings.push(format!("answers.toml is not valid TOML, so no answer in it was graded: {detail}"));
                         None
                     }
+                },
+                Err(e) => {
+                    warnings.push(format!(
+                        "answers.toml is not UTF-8 text (byte {}); no answer was graded",
+                        e.utf8_error().valid_up_to()
+                    ));
+                    None
                 }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            },
+            Err(Refusal::NotFound) => None,
             Err(e) => {
-                warnings.push(format!(
-                    "answers.toml cannot be read ({e}); no answer was graded"
-                ));
+                warnings.push(format!("answers.toml {e}; no answer was graded"));
                 None
             }
         };
         let code_ids: Vec<String> = self.problems.iter().map(|p| p.id.clone()).collect();
         let (items, answer_warnings) = grade_answers(&self.items, answers.as_ref(), &code_ids);
-        warnings.extend(answer_warnings);
+        warnings.extend(submission::capped(
+            answer_warnings,
+            WARNINGS_PER_SOURCE,
+            "answers.toml",
+        ));
         missing.extend(
             items
                 .iter()

@@ -23,4 +23,5 @@ pub mod sandbox;
 pub mod sanitize;
 pub mod spec;
 pub mod staff;
+pub mod submission;
 pub mod verdict;

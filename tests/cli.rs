@@ -1741,3 +1741,123 @@ fn check_rejects_a_course_that_gives_paper_keys_away() {
         "problems/q4.4/problem.toml: `cases.leaky.expected.d_k`: is visible and equals the key of q4.4 `d_k`",
     );
 }
+
+/// Runs grader with `args`, killing it if it has not finished in `seconds`: a hang fails the
+/// test instead of stalling the suite.
+fn grader_within(seconds: u64, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_grader"))
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(ROOT)
+        .env_remove("GRADER_COURSE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("grader");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    // Drain the pipes on threads so that a large report cannot block the child.
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut buf).map(|_| buf)
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut stderr, &mut buf).map(|_| buf)
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("grader {args:?} did not finish within {seconds} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out_reader.join().expect("join").expect("read"),
+        stderr: err_reader.join().expect("join").expect("read"),
+    }
+}
+
+#[test]
+fn a_student_folder_is_a_jail() {
+    fixtures();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let student = dir.path().join("mallory");
+    std::fs::create_dir(&student).expect("mkdir");
+    let link = |target: &Path, name: &str| {
+        std::os::unix::fs::symlink(target, student.join(name)).expect("symlink");
+    };
+    // A classmate's (here: the reference) module, the grader's environment, a device.
+    link(&module("q2_3"), "q2.3.wasm");
+    link(Path::new("/proc/self/environ"), "answers.toml");
+    link(Path::new("/dev/zero"), "q4.3.wasm");
+    let fifo = student.join("q1.1.wasm");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    std::fs::create_dir(student.join("q1.2.wasm")).expect("mkdir");
+    for i in 0..100 {
+        std::fs::write(student.join(format!("junk-{i}.txt")), "x").expect("junk");
+    }
+    let secret = "s3cret-token-in-the-graders-environment";
+    let out = grader_within(
+        120,
+        &["grade", student.to_str().expect("p"), "--format", "json"],
+        &[("CI_TOKEN", secret)],
+    );
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains(secret), "the environment leaked:\n{stdout}");
+    let report: StudentSummary = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!("{e}\n{stdout}{}", text(&out.stderr));
+    });
+    let reason = |id: &str| {
+        let entry = report
+            .problems
+            .iter()
+            .find(|p| p["problem"] == id)
+            .expect("problem");
+        assert_eq!(entry["score"].as_f64(), Some(0.0), "{id}");
+        entry["result"]["invalid_submission"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(reason("q2.3").contains("is a symbolic link"), "{}", reason("q2.3"));
+    assert!(reason("q4.3").contains("is a symbolic link"));
+    assert!(reason("q1.1").contains("is a FIFO"), "{}", reason("q1.1"));
+    assert!(reason("q1.2").contains("is a folder"), "{}", reason("q1.2"));
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("answers.toml is a symbolic link")),
+        "{:?}",
+        report.warnings
+    );
+    assert!(
+        report.warnings.len() <= 22
+            && report
+                .warnings
+                .iter()
+                .any(|w| w.contains("80 more warnings like these")),
+        "junk files give a bounded list: {:?}",
+        report.warnings
+    );
+
+    // A regular but huge answers file is refused by its size, unread.
+    let big = dir.path().join("big");
+    std::fs::create_dir(&big).expect("mkdir");
+    let table = "[\"q9.9\"]\nx = 1\n";
+    std::fs::write(big.join("answers.toml"), table.repeat(200_000)).expect("write");
+    let out = grader_within(60, &["grade", big.to_str().expect("p"), "--format", "json"], &[]);
+    let report: StudentSummary = serde_json::from_slice(&out.stdout).expect("report");
+    assert_eq!(
+        report.warnings,
+        ["answers.toml is larger than 1 MiB, the most read; no answer was graded"]
+    );
+}

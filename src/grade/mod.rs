@@ -12,7 +12,7 @@ pub use crate::verdict::Verdict;
 use answers::ItemResult;
 
 use crate::compare::{self, Comparison, Mismatch};
-use crate::sandbox::{Execution, Limits, Outcome, Program, Sandbox, TrapKind};
+use crate::sandbox::{Execution, Limits, LoadError, Outcome, Program, Sandbox, TrapKind};
 use crate::spec::{Problem, TestCase, Visibility};
 
 /// The result of one test case.
@@ -172,33 +172,25 @@ pub fn grade(
     jobs: usize,
 ) -> ProblemResult {
     let limit = problem.limits.module_bytes;
-    let loaded = if wasm.len() > limit {
-        Err(crate::sandbox::LoadError(format!(
-            "is larger than {}, the largest module accepted",
-            human_bytes(limit as u64)
-        )))
-    } else {
-        sandbox.load(wasm)
+    if wasm.len() > limit {
+        return refused(
+            problem,
+            submission,
+            &LoadError(format!(
+                "is larger than {}, the largest module accepted",
+                human_bytes(limit as u64)
+            )),
+        );
+    }
+    let program = match sandbox.load(wasm) {
+        Ok(program) => program,
+        Err(reason) => return refused(problem, submission, &reason),
     };
     let cases = parallel_map(
         &problem.cases,
         jobs,
         problem.limits.wasm_stack_bytes,
-        |case| match &loaded {
-            Ok(program) => run_case(sandbox, program, problem, case),
-            Err(reason) => CaseResult {
-                name: case.name.clone(),
-                visibility: case.visibility,
-                verdict: Verdict::InvalidSubmission,
-                points: 0.0,
-                max_points: case.points,
-                message: format!("the module {reason}"),
-                mismatch: None,
-                stderr: None,
-                fuel: Some(0),
-                time_ms: Some(0.0),
-            },
-        },
+        |case| run_case(sandbox, &program, problem, case),
     );
     ProblemResult {
         problem: problem.id.clone(),
@@ -206,7 +198,37 @@ pub fn grade(
         submission: submission.to_string(),
         score: cases.iter().map(|c| c.points).fold(0.0, |a, b| a + b),
         max_score: problem.max_score(),
-        invalid_submission: loaded.err().map(|e| format!("the module {e}")),
+        invalid_submission: None,
+        cases,
+    }
+}
+
+/// The result of a submission that cannot be run at all: every case `invalid_submission`
+/// with `reason` ("the module {reason}").
+pub fn refused(problem: &Problem, submission: &str, reason: &LoadError) -> ProblemResult {
+    let cases: Vec<CaseResult> = problem
+        .cases
+        .iter()
+        .map(|case| CaseResult {
+            name: case.name.clone(),
+            visibility: case.visibility,
+            verdict: Verdict::InvalidSubmission,
+            points: 0.0,
+            max_points: case.points,
+            message: format!("the module {reason}"),
+            mismatch: None,
+            stderr: None,
+            fuel: Some(0),
+            time_ms: Some(0.0),
+        })
+        .collect();
+    ProblemResult {
+        problem: problem.id.clone(),
+        title: problem.title.clone(),
+        submission: submission.to_string(),
+        score: 0.0,
+        max_score: problem.max_score(),
+        invalid_submission: Some(format!("the module {reason}")),
         cases,
     }
 }
