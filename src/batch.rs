@@ -79,23 +79,24 @@ impl Grader {
                 let path = dir.join(format!("{}.wasm", problem.id));
                 let name = format!("{}.wasm", problem.id);
                 let sandbox = &self.sandboxes[&problem.limits.wasm_stack_bytes];
-                let result = match submission::read(&path, problem.limits.module_bytes, Links::Refuse) {
-                    Ok(wasm) => Some(grade::grade(sandbox, problem, &name, &wasm, 1)),
-                    Err(Refusal::NotFound) => None,
-                    Err(Refusal::TooLarge { .. }) => Some(grade::refused(
-                        problem,
-                        &name,
-                        &LoadError(format!(
-                            "is larger than {}, the largest module accepted",
-                            grade::human_bytes(problem.limits.module_bytes as u64)
+                let result =
+                    match submission::read(&path, problem.limits.module_bytes, Links::Refuse) {
+                        Ok(wasm) => Some(grade::grade(sandbox, problem, &name, &wasm, 1)),
+                        Err(Refusal::NotFound) => None,
+                        Err(Refusal::TooLarge { .. }) => Some(grade::refused(
+                            problem,
+                            &name,
+                            &LoadError(format!(
+                                "is larger than {}, the largest module accepted",
+                                grade::human_bytes(problem.limits.module_bytes as u64)
+                            )),
                         )),
-                    )),
-                    Err(refusal) => Some(grade::refused(
-                        problem,
-                        &name,
-                        &LoadError(format!("file {refusal}")),
-                    )),
-                };
+                        Err(refusal) => Some(grade::refused(
+                            problem,
+                            &name,
+                            &LoadError(format!("file {refusal}")),
+                        )),
+                    };
                 let entry = CodeEntry {
                     problem: problem.id.clone(),
                     title: problem.title.clone(),

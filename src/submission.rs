@@ -27,7 +27,9 @@ pub enum Refusal {
     /// A FIFO, socket, device or folder.
     NotRegular(&'static str),
     /// Larger than the bound for such a file.
-    TooLarge { limit: usize },
+    TooLarge {
+        limit: usize,
+    },
     Io(std::io::Error),
 }
 
@@ -35,14 +37,21 @@ impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Refusal::NotFound => f.write_str("does not exist"),
-            Refusal::Link => f.write_str(
-                "is a symbolic link: only regular files inside the folder are graded",
-            ),
+            Refusal::Link => {
+                f.write_str("is a symbolic link: only regular files inside the folder are graded")
+            }
             Refusal::NotRegular(kind) => {
-                write!(f, "is {kind}, not a regular file: only regular files are graded")
+                write!(
+                    f,
+                    "is {kind}, not a regular file: only regular files are graded"
+                )
             }
             Refusal::TooLarge { limit } => {
-                write!(f, "is larger than {}, the most read", human_bytes(*limit as u64))
+                write!(
+                    f,
+                    "is larger than {}, the most read",
+                    human_bytes(*limit as u64)
+                )
             }
             Refusal::Io(e) => write!(f, "cannot be read ({e})"),
         }
@@ -115,7 +124,9 @@ pub fn capped(mut warnings: Vec<String>, cap: usize, source: &str) -> Vec<String
     if warnings.len() > cap {
         let more = warnings.len() - cap;
         warnings.truncate(cap);
-        warnings.push(format!("{source}: {more} more warnings like these not shown"));
+        warnings.push(format!(
+            "{source}: {more} more warnings like these not shown"
+        ));
     }
     warnings
 }
@@ -136,7 +147,10 @@ mod tests {
         ));
         let link = dir.path().join("link.toml");
         std::os::unix::fs::symlink(&file, &link).expect("symlink");
-        assert!(matches!(read(&link, 100, Links::Refuse), Err(Refusal::Link)));
+        assert!(matches!(
+            read(&link, 100, Links::Refuse),
+            Err(Refusal::Link)
+        ));
         assert!(read(&link, 100, Links::Follow).is_ok());
         assert!(matches!(
             read(dir.path(), 100, Links::Follow),

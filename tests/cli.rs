@@ -280,9 +280,9 @@ fn reference_is_accepted_with_a_full_score_and_exit_0() {
     ]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
-    assert!(stdout.contains("✓ sheet-example"), "{stdout}");
+    assert!(stdout.contains("✓ wide-image"), "{stdout}");
     assert!(
-        stdout.contains("score 13/13  (9 of 9 cases accepted)"),
+        stdout.contains("score 15/15  (10 of 10 cases accepted)"),
         "{stdout}"
     );
     assert!(
@@ -358,20 +358,22 @@ fn wrong_answer_names_field_index_values_and_tolerance() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stdout.contains(
-            "wrong answer: y[0][0]: expected -4, got 4 (abs error 8, rel error 2; allowed |got − expected| ≤ 1e-9 + 1e-6·|expected|)"
+            "wrong answer: y[0][0]: expected 44, got 26 (abs error 18, rel error 0.4091; allowed |got − expected| ≤ 1e-9 + 1e-6·|expected|)"
         ),
         "{stdout}"
     );
     let (report, _) = json_report("q2.3", "q2_3_flipped");
+    // Students' reports list the sample cases first.
     let m = report.cases[0]
         .mismatch
         .as_ref()
         .expect("sample mismatch is shown");
     assert_eq!(
         (m.path.as_str(), m.expected.as_str(), m.got.as_str()),
-        ("y[0][0]", "-4", "4")
+        ("y[0][0]", "44", "26")
     );
-    assert_eq!((m.abs_error, m.rel_error), (Some(8.0), Some(2.0)));
+    assert_eq!(m.abs_error, Some(18.0));
+    assert!(m.rel_error.is_some_and(|r| (r - 18.0 / 44.0).abs() < 1e-12));
     assert!(m.tolerance.as_deref().is_some_and(|t| t.contains("1e-6")));
 }
 
@@ -382,7 +384,7 @@ fn a_panic_message_reaches_the_student() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains("runtime error"), "{stdout}");
     assert!(
-        stdout.contains("row index 10 out of range for a 3-row image"),
+        stdout.contains("row index 9 out of range for a 2-row image"),
         "{stdout}"
     );
     let (report, _) = json_report("q2.3", "panics");
@@ -597,7 +599,7 @@ fn list_and_show() {
         .expect("q2.3 listed");
     assert_eq!(
         (q23["graded"].as_str(), q23["points"].as_f64()),
-        (Some("9 cases"), Some(13.0))
+        (Some("10 cases"), Some(15.0))
     );
     let count = |kind: &str| rows.iter().filter(|r| r["kind"] == kind).count();
     assert_eq!(
@@ -1086,15 +1088,17 @@ fn item<'a>(r: &'a StudentSummary, id: &str) -> &'a serde_json::Value {
 fn the_sample_cohort_gets_its_expected_totals() {
     // (student, score, pending, missing, warnings, exit code)
     for (name, score, pending, missing, warnings, code) in [
-        ("ada", 212.0, 40.0, 0, 0, 0),
-        ("ben", 124.5, 2.0, 34, 0, 1),
-        ("cyd", 11.0, 0.0, 52, 0, 1),
-        ("dee", 15.0, 0.0, 54, 2, 1),
-        ("eve", 15.0, 0.0, 58, 1, 1),
+        // ada hands in every reference and every right answer: all but the pending manual
+        // items' 40 points.
+        ("ada", 322.0, 40.0, 0, 0, 0),
+        ("ben", 173.5, 2.0, 34, 0, 1),
+        ("cyd", 19.0, 0.0, 52, 0, 1),
+        ("dee", 17.0, 0.0, 54, 2, 1),
+        ("eve", 26.0, 0.0, 58, 1, 1),
     ] {
         let (r, out) = grade_student(name);
         assert_eq!(r.student, name);
-        assert_eq!(r.max_score, 252.0, "{name}");
+        assert_eq!(r.max_score, 362.0, "{name}");
         assert_eq!((r.score, r.pending), (score, pending), "{name}");
         assert_eq!(
             (r.missing.len(), r.warnings.len()),
@@ -1171,9 +1175,9 @@ fn answers_are_graded_to_the_digits_asked_and_pending_items_carry_the_rubric() {
         ])
         .stdout,
     );
-    assert!(human.contains("total 124.5/252 + 2 pending"), "{human}");
+    assert!(human.contains("total 173.5/362 + 2 pending"), "{human}");
     assert!(
-        human.contains("8 of 9 cases failed: wrong answer ×8"),
+        human.contains("9 of 10 cases failed: wrong answer ×9"),
         "{human}"
     );
     assert_eq!(out.status.code(), Some(1));
@@ -1352,10 +1356,12 @@ fn bad_pointers_descriptors_and_counts_get_error_codes() {
 #[test]
 fn the_stderr_tail_is_bounded_and_valid_utf8() {
     let (report, _) = json_report("q2.3", "stderr_flood");
-    let stderr = report.cases[0]
-        .stderr
-        .as_deref()
-        .expect("sample case shows stderr");
+    let sample = report
+        .cases
+        .iter()
+        .find(|c| c.visibility == "sample")
+        .expect("a sample case");
+    let stderr = sample.stderr.as_deref().expect("sample case shows stderr");
     assert!(stderr.len() <= (16 << 10) + 4, "{} bytes", stderr.len());
     assert!(
         stderr.starts_with('…') && stderr.contains("9999: débordement"),
@@ -1416,6 +1422,7 @@ fn a_large_wasm_stack_still_ends_recursion_as_a_runtime_error() {
         path.to_str().expect("p"),
         "--format",
         "json",
+        "--staff",
     ]);
     let report: Report = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
@@ -1811,7 +1818,10 @@ fn a_student_folder_is_a_jail() {
         &[("CI_TOKEN", secret)],
     );
     let stdout = text(&out.stdout);
-    assert!(!stdout.contains(secret), "the environment leaked:\n{stdout}");
+    assert!(
+        !stdout.contains(secret),
+        "the environment leaked:\n{stdout}"
+    );
     let report: StudentSummary = serde_json::from_str(&stdout).unwrap_or_else(|e| {
         panic!("{e}\n{stdout}{}", text(&out.stderr));
     });
@@ -1827,7 +1837,11 @@ fn a_student_folder_is_a_jail() {
             .unwrap_or_default()
             .to_string()
     };
-    assert!(reason("q2.3").contains("is a symbolic link"), "{}", reason("q2.3"));
+    assert!(
+        reason("q2.3").contains("is a symbolic link"),
+        "{}",
+        reason("q2.3")
+    );
     assert!(reason("q4.3").contains("is a symbolic link"));
     assert!(reason("q1.1").contains("is a FIFO"), "{}", reason("q1.1"));
     assert!(reason("q1.2").contains("is a folder"), "{}", reason("q1.2"));
@@ -1854,7 +1868,11 @@ fn a_student_folder_is_a_jail() {
     std::fs::create_dir(&big).expect("mkdir");
     let table = "[\"q9.9\"]\nx = 1\n";
     std::fs::write(big.join("answers.toml"), table.repeat(200_000)).expect("write");
-    let out = grader_within(60, &["grade", big.to_str().expect("p"), "--format", "json"], &[]);
+    let out = grader_within(
+        60,
+        &["grade", big.to_str().expect("p"), "--format", "json"],
+        &[],
+    );
     let report: StudentSummary = serde_json::from_slice(&out.stdout).expect("report");
     assert_eq!(
         report.warnings,

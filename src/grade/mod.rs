@@ -84,6 +84,7 @@ impl ProblemResult {
     /// The student's view: hidden cases reduced to number, verdict and points (contract §5,
     /// "Hidden means hidden"). Grading always produces the staff view; every student-facing
     /// report goes through here.
+    /// Sample cases come first, then `hidden-1`, `hidden-2`, … in the order of the spec.
     pub fn for_student(mut self) -> Self {
         let mut hidden = 0;
         self.cases = self
@@ -96,6 +97,8 @@ impl ProblemResult {
                 c.for_student(hidden)
             })
             .collect();
+        self.cases
+            .sort_by_key(|c| c.visibility == Visibility::Hidden);
         self
     }
 }
