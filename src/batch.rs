@@ -97,14 +97,13 @@ impl Grader {
                             &LoadError(format!("file {refusal}")),
                         )),
                     };
-                let entry = CodeEntry {
+                CodeEntry {
                     problem: problem.id.clone(),
                     title: problem.title.clone(),
                     score: result.as_ref().map_or(0.0, |r| r.score),
                     max_score: problem.max_score(),
                     result,
-                };
-                entry
+                }
             },
         );
         let mut missing = Vec::new();
