@@ -131,12 +131,73 @@ fn generate(dir: &Path) {
     huge.extend_from_slice(b"\x04huge");
     huge.resize(huge.len() + size as usize, 0);
     std::fs::write(dir.join("huge_module.wasm"), huge).expect("write huge");
+    // Compile bombs: valid modules whose shape alone would cost the compiler gigabytes.
+    std::fs::write(
+        dir.join("many_functions.wasm"),
+        module_of(&vec![vec![0x00]; 1_000_000]),
+    )
+    .expect("write many_functions");
+    let mut v128_locals = leb(1);
+    v128_locals.extend(leb(50_000));
+    v128_locals.push(0x7b);
+    std::fs::write(
+        dir.join("v128_locals.wasm"),
+        module_of(&vec![v128_locals; 5000]),
+    )
+    .expect("write v128_locals");
+    let depth = 3_000_000;
+    let mut deep = vec![0x00];
+    for _ in 0..depth {
+        deep.extend([0x02, 0x40]);
+    }
+    deep.extend(std::iter::repeat_n(0x0b, depth));
+    std::fs::write(dir.join("deep_blocks.wasm"), module_of(&[deep])).expect("write deep_blocks");
     let reference = std::fs::read(dir.join("q2_3.wasm")).expect("q2_3.wasm");
     std::fs::write(
         dir.join("truncated.wasm"),
         &reference[..reference.len() / 2],
     )
     .expect("write truncated");
+}
+
+fn leb(mut n: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        out.push(if n == 0 { byte } else { byte | 0x80 });
+        if n == 0 {
+            return out;
+        }
+    }
+}
+
+/// A module of functions `() -> ()` whose bodies are `bodies` (locals and code, without the
+/// final `end`), the first exported as `_start`.
+fn module_of(bodies: &[Vec<u8>]) -> Vec<u8> {
+    let section = |id: u8, contents: Vec<u8>| {
+        let mut s = vec![id];
+        s.extend(leb(contents.len() as u64));
+        s.extend(contents);
+        s
+    };
+    let mut functions = leb(bodies.len() as u64);
+    functions.extend(std::iter::repeat_n(0x00, bodies.len()));
+    let mut code = leb(bodies.len() as u64);
+    for body in bodies {
+        code.extend(leb(body.len() as u64 + 1));
+        code.extend(body);
+        code.push(0x0b);
+    }
+    let mut module = b"\0asm\x01\0\0\0".to_vec();
+    module.extend(section(1, vec![0x01, 0x60, 0x00, 0x00]));
+    module.extend(section(3, functions));
+    module.extend(section(
+        7,
+        [vec![0x01, 0x06], b"_start".to_vec(), vec![0x00, 0x00]].concat(),
+    ));
+    module.extend(section(10, code));
+    module
 }
 
 fn module(name: &str) -> PathBuf {

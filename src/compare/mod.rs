@@ -103,7 +103,8 @@ pub fn parse_output(stdout: &[u8]) -> Result<serde_json::Map<String, Json>, Stri
         return Err("the program printed nothing to stdout (expected one JSON object)".into());
     }
     let mut de = serde_json::Deserializer::from_slice(stdout);
-    // serde_json refuses nesting deeper than 128, so hostile output cannot exhaust the stack.
+    // serde_json refuses arrays and objects nested more than 127 deep (its recursion limit
+    // of 128 counts the outermost value), so hostile output cannot exhaust the stack.
     let value = Json::deserialize(&mut de).map_err(|e| format!("stdout is not valid JSON: {e}"))?;
     de.end().map_err(|e| {
         format!("stdout has more after the JSON object ({e}); print exactly one JSON object")
@@ -326,6 +327,21 @@ fn brief(value: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn output_nesting_is_capped_at_127_levels() {
+        // An object holding arrays: the object is level 1.
+        let nested = |depth: usize| {
+            format!(
+                "{{\"a\":{}1{}}}",
+                "[".repeat(depth - 1),
+                "]".repeat(depth - 1)
+            )
+        };
+        assert!(parse_output(nested(127).as_bytes()).is_ok());
+        assert!(parse_output(nested(128).as_bytes()).is_err());
+    }
+
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;

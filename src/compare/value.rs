@@ -156,6 +156,13 @@ pub fn json_kind(v: &Json) -> &'static str {
     match v {
         Json::Null => "null",
         Json::Bool(_) => "a boolean",
+        // JSON has one number type: a whole number past 64 bits arrives as a float.
+        Json::Number(n)
+            if n.as_f64()
+                .is_some_and(|x| x.fract() == 0.0 && x.abs() >= 9.2e18) =>
+        {
+            "an integer too large for 64 bits"
+        }
         Json::Number(n) if n.is_f64() => "a non-integer number",
         Json::Number(_) => "an integer",
         Json::String(_) => "a string",
@@ -326,6 +333,14 @@ impl Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_integers_are_called_what_they_are() {
+        let huge: Json = serde_json::from_str("18446744073709551617").expect("json");
+        assert_eq!(json_kind(&huge), "an integer too large for 64 bits");
+        let half: Json = serde_json::from_str("0.5").expect("json");
+        assert_eq!(json_kind(&half), "a non-integer number");
+    }
     use serde_json::json;
 
     #[test]

@@ -5,6 +5,7 @@
 //! A guest's failure is never an `Err` here: it is an [`Outcome`]. The only errors are the
 //! module's own (it does not compile or link: [`LoadError`]) and the host's.
 
+mod validate;
 mod wasi;
 
 use std::fmt;
@@ -13,11 +14,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use wasmtime::{Config, Engine, InstancePre, Linker, Module, Store, Strategy, Trap};
+use wasmtime::{
+    Config, Engine, InstancePre, Linker, Module, Store, Strategy, Trap, UpdateDeadline,
+};
 
 use wasi::{GuestState, Stop};
 
-/// How often the wall-clock backstop ticks. The deadline is a number of ticks.
+/// How often the wall-clock backstop looks at the time.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// The limits of one execution. Every field is a hard cap.
@@ -163,6 +166,7 @@ impl Sandbox {
                 ));
             }
         }
+        validate::check(bytes).map_err(LoadError)?;
         // `from_binary`, not `new`: `new` would also accept WAT text and give text uploads
         // confusing WAT syntax errors.
         let module = Module::from_binary(&self.engine, bytes).map_err(|e| {
@@ -182,7 +186,15 @@ impl Sandbox {
             }
         }
         match module.get_export("_start") {
-            Some(wasmtime::ExternType::Func(_)) => {}
+            Some(wasmtime::ExternType::Func(f))
+                if f.params().len() == 0 && f.results().len() == 0 => {}
+            Some(wasmtime::ExternType::Func(_)) => {
+                return Err(LoadError(
+                    "has a `_start` that takes parameters or returns results; a WASI command's \
+                     `_start` takes and returns nothing"
+                        .into(),
+                ));
+            }
             _ => {
                 return Err(LoadError(
                     "has no `_start` function: build a command (a program with `main`), \
@@ -208,13 +220,17 @@ impl Sandbox {
         store.limiter(|s| &mut s.memory);
         // Armed before instantiation: a start function runs inside `instantiate`.
         let fuel_armed = store.set_fuel(limits.fuel).is_ok();
-        let ticks = limits
-            .wall
-            .as_nanos()
-            .div_ceil(EPOCH_TICK.as_nanos())
-            .max(1);
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
+        // At every tick the guest is checked against real elapsed time, not a count of ticks:
+        // on a loaded machine the ticker falls behind, and the limit must not stretch with it.
+        let deadline = started + limits.wall;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if Instant::now() >= deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Continue(1)
+            })
+        });
 
         let result = program.pre.instantiate(&mut store).and_then(|instance| {
             let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
@@ -276,6 +292,7 @@ fn classify(error: &wasmtime::Error, state: &GuestState) -> Outcome {
             Stop::OutputLimit => Outcome::OutputLimit,
             Stop::SleptPastLimit(requested) => Outcome::SleptPastLimit { requested },
             Stop::MemoryLimit(requested) => Outcome::MemoryLimit { requested },
+            Stop::OutOfFuel => Outcome::OutOfFuel,
         };
     }
     if let Some(requested) = state.memory.refused {

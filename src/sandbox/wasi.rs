@@ -22,6 +22,7 @@ const EBADF: i32 = 8;
 const EFAULT: i32 = 21;
 const EINVAL: i32 = 28;
 const ENOSYS: i32 = 52;
+const ENOTSOCK: i32 = 57;
 const ESPIPE: i32 = 70;
 
 /// The wall clock reads 2024-01-01T00:00:00Z plus the virtual time of the run.
@@ -41,6 +42,41 @@ pub(super) enum Stop {
     SleptPastLimit(Duration),
     #[error("the program asked for {0} bytes of memory, past its limit")]
     MemoryLimit(u64),
+    #[error("the program used its whole instruction budget in a system call")]
+    OutOfFuel,
+}
+
+/// Fuel every WASI call costs, on top of its bytes: a call does the work of hundreds of
+/// instructions, and a loop of cheap calls (`sched_yield`) must end by the deterministic
+/// instruction budget, not by the wall clock.
+const CALL_FUEL: u64 = 1_000;
+
+/// Takes `bytes` (plus the cost of a call) from the guest's fuel before the host does that
+/// much work on its behalf: a `random_get` or `fd_write` of hundreds of MiB is paid for like
+/// the instructions that would copy it, and one past the budget ends the run at once,
+/// before any of the work is done.
+fn charge(caller: &mut Ctx<'_>, bytes: u64) -> wasmtime::Result<()> {
+    let cost = CALL_FUEL.saturating_add(bytes);
+    let fuel = caller.get_fuel()?;
+    if cost > fuel {
+        caller.set_fuel(0)?;
+        return Err(wasmtime::Error::new(Stop::OutOfFuel));
+    }
+    caller.set_fuel(fuel - cost)
+}
+
+/// The bytes an iovec array asks to move (0 when it is malformed: the call will fail).
+fn iovec_bytes(caller: &mut Ctx<'_>, iovs: i32, count: i32) -> u64 {
+    with_memory(
+        caller,
+        |mem, _| {
+            Ok(iovecs(mem, iovs, count)
+                .map(|v| v.iter().map(|(_, len)| *len as u64).sum())
+                .unwrap_or(0))
+        },
+        0,
+    )
+    .unwrap_or(0)
 }
 
 /// Everything one execution's WASI functions read and write.
@@ -114,6 +150,13 @@ impl Tail {
     }
 
     fn push(&mut self, data: &[u8]) {
+        // Never copy more of one write than can be kept: a 200 MiB write costs nothing here.
+        if data.len() >= self.cap {
+            self.dropped |= !self.bytes.is_empty() || data.len() > self.cap;
+            self.bytes.clear();
+            self.bytes.extend_from_slice(&data[data.len() - self.cap..]);
+            return;
+        }
         self.bytes.extend_from_slice(data);
         // Trim in batches so that a flood of small writes stays linear.
         if self.bytes.len() > self.cap.saturating_mul(2).max(4096) {
@@ -140,14 +183,13 @@ pub(super) struct MemoryLimiter {
     pub(super) refused: Option<u64>,
 }
 
-impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        let wanted = self.used - (current as u64).min(self.used) + desired as u64;
+/// What one table element costs the host: a pointer.
+const TABLE_ELEMENT_BYTES: u64 = 8;
+
+impl MemoryLimiter {
+    /// Books `added` bytes, or stops the guest with the total it asked for.
+    fn book(&mut self, added: u64) -> wasmtime::Result<bool> {
+        let wanted = self.used.saturating_add(added);
         if wanted > self.cap {
             self.refused = Some(wanted);
             // Trap at once rather than let `memory.grow` return -1: the Rust allocator
@@ -157,14 +199,36 @@ impl ResourceLimiter for MemoryLimiter {
         self.used = wanted;
         Ok(true)
     }
+}
+
+/// Linear memories and tables share the case's memory limit: a table of a million entries
+/// is host memory too.
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // A grow past the memory's own declared maximum fails (-1) as the module asked;
+        // it is not a request against the limit.
+        if maximum.is_some_and(|max| desired > max) {
+            return Ok(false);
+        }
+        self.book(desired.saturating_sub(current) as u64)
+    }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
-        _maximum: Option<usize>,
+        maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= 1 << 20)
+        if maximum.is_some_and(|max| desired > max) {
+            return Ok(false);
+        }
+        let added = desired.saturating_sub(current) as u64;
+        self.book(added.saturating_mul(TABLE_ELEMENT_BYTES))
     }
 
     fn instances(&self) -> usize {
@@ -172,11 +236,11 @@ impl ResourceLimiter for MemoryLimiter {
     }
 
     fn memories(&self) -> usize {
-        4
+        super::validate::MAX_MEMORIES
     }
 
     fn tables(&self) -> usize {
-        16
+        super::validate::MAX_TABLES
     }
 }
 
@@ -395,6 +459,8 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
         MODULE,
         "fd_write",
         |mut c: Ctx<'_>, fd: i32, iovs: i32, count: i32, written: i32| {
+            let bytes = iovec_bytes(&mut c, iovs, count);
+            charge(&mut c, bytes)?;
             with_memory(
                 &mut c,
                 |mem, state| fd_write(mem, state, fd, iovs, count, written),
@@ -406,6 +472,9 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
         MODULE,
         "fd_read",
         |mut c: Ctx<'_>, fd: i32, iovs: i32, count: i32, read: i32| {
+            let left = c.data().stdin.len() - c.data().stdin_pos;
+            let bytes = iovec_bytes(&mut c, iovs, count).min(left as u64);
+            charge(&mut c, bytes)?;
             with_memory(
                 &mut c,
                 |mem, state| fd_read(mem, state, fd, iovs, count, read),
@@ -482,6 +551,7 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
         MODULE,
         "poll_oneoff",
         |mut c: Ctx<'_>, subs: i32, events: i32, count: i32, nevents: i32| {
+            charge(&mut c, u64::from(count as u32) * 48)?;
             with_memory(
                 &mut c,
                 |mem, state| poll_oneoff(mem, state, subs, events, count, nevents),
@@ -493,11 +563,15 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
         Err(wasmtime::Error::new(Stop::Exit(code)))
     })?;
     l.func_wrap(MODULE, "proc_raise", |_: i32| ENOSYS)?;
-    l.func_wrap(MODULE, "sched_yield", || SUCCESS)?;
+    l.func_wrap(MODULE, "sched_yield", |mut c: Ctx<'_>| {
+        charge(&mut c, 0).map(|()| SUCCESS)
+    })?;
     l.func_wrap(
         MODULE,
         "random_get",
         |mut c: Ctx<'_>, buf: i32, len: i32| {
+            // Making random bytes costs about four times what copying them does.
+            charge(&mut c, u64::from(len as u32).saturating_mul(4))?;
             with_memory(
                 &mut c,
                 |mem, state| {
@@ -602,7 +676,10 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
         "sock_send",
         |_: i32, _: i32, _: i32, _: i32, _: i32| EBADF,
     )?;
-    l.func_wrap(MODULE, "sock_shutdown", |_: i32, _: i32| EBADF)?;
+    // stdio exists but is not a socket.
+    l.func_wrap(MODULE, "sock_shutdown", |fd: i32, _: i32| {
+        if is_stdio(fd) { ENOTSOCK } else { EBADF }
+    })?;
     Ok(l)
 }
 
