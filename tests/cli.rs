@@ -1940,3 +1940,34 @@ fn a_student_folder_is_a_jail() {
         ["answers.toml is larger than 1 MiB, the most read; no answer was graded"]
     );
 }
+
+#[test]
+fn no_terminal_escape_from_a_student_reaches_a_report() {
+    fixtures();
+    for name in ["escape_import", "escape_stderr"] {
+        let path = module(name);
+        for extra in [&[][..], &["--staff"]] {
+            let mut args = vec![
+                "test",
+                "q2.3",
+                path.to_str().expect("p"),
+                "--color",
+                "never",
+            ];
+            args.extend(extra);
+            let out = text(&grader(&args).stdout);
+            assert!(
+                !out.contains('\u{1b}') && !out.contains('\u{7}'),
+                "{name}:\n{out}"
+            );
+            assert!(
+                out.contains("\\u{1b}"),
+                "{name}: the escape is shown, harmless:\n{out}"
+            );
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("\u{1b}[31mq2.3.wasm"), "x").expect("write");
+    let out = text(&grader(&["grade", dir.path().to_str().expect("p"), "--color", "never"]).stdout);
+    assert!(!out.contains('\u{1b}'), "{out}");
+}

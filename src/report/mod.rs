@@ -35,7 +35,7 @@ pub fn student_human(report: &StudentReport) -> String {
             Some(r) if r.all_accepted() => "all cases accepted".green(),
             Some(r) => {
                 if let Some(reason) = &r.invalid_submission {
-                    format!("invalid submission: {reason}").red()
+                    format!("invalid submission: {}", sanitize::line(reason)).red()
                 } else {
                     let mut counts: std::collections::BTreeMap<Verdict, usize> =
                         std::collections::BTreeMap::new();
@@ -159,7 +159,12 @@ pub fn human(result: &ProblemResult) -> String {
         sanitize::line(&result.submission).dimmed()
     );
     if let Some(reason) = &result.invalid_submission {
-        let _ = writeln!(out, "  {} {}", "invalid submission:".red().bold(), reason);
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            "invalid submission:".red().bold(),
+            sanitize::line(reason)
+        );
     }
     let name_width = result
         .cases
