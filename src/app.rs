@@ -4,14 +4,13 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::Path;
 
-use anyhow::Context;
 use colored::Colorize;
 
 use crate::batch::Grader;
 use crate::cli::{Cli, Color, Command, Format};
 use crate::grade::{self, ProblemResult};
 use crate::report;
-use crate::sandbox::{LoadError, Sandbox};
+use crate::sandbox::{Isolated, LoadError};
 use crate::spec::{Course, InvalidSpec, Kind, Problem};
 use crate::staff;
 
@@ -129,8 +128,13 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         || std::thread::available_parallelism().map_or(1, usize::from),
         usize::from,
     );
+    if let Command::SandboxWorker { stack } = cli.command {
+        crate::sandbox::isolate::serve(stack)?;
+        return Ok(Exit::Success);
+    }
     let course = load_course(&cli.course)?;
     match &cli.command {
+        Command::SandboxWorker { .. } => Ok(Exit::Success),
         Command::Test {
             problem,
             submission,
@@ -320,8 +324,8 @@ pub fn grade_file(
                 .context(format!("cannot read submission `{}`", submission.display())));
         }
     };
-    let sandbox = Sandbox::new(problem.limits.wasm_stack_bytes).context("starting the sandbox")?;
-    Ok(grade::grade(&sandbox, problem, &name, &wasm, jobs))
+    let executor = Isolated::here(problem.limits.wasm_stack_bytes)?;
+    grade::grade(&executor, problem, &name, &wasm, jobs)
 }
 
 fn check(course: &Course) -> anyhow::Result<Exit> {

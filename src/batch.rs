@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::grade::answers::{ItemStatus, grade_answers};
 use crate::grade::{self, CodeEntry, StudentReport};
-use crate::sandbox::{LoadError, Sandbox};
+use crate::sandbox::{Isolated, LoadError};
 use crate::spec::{Item, Problem};
 use crate::submission::{self, Links, Refusal};
 
@@ -22,7 +22,7 @@ const WARNINGS_PER_SOURCE: usize = 20;
 pub struct Grader {
     problems: Vec<Problem>,
     items: Vec<Item>,
-    sandboxes: BTreeMap<usize, Sandbox>,
+    sandboxes: BTreeMap<usize, Isolated>,
     jobs: usize,
 }
 
@@ -33,7 +33,7 @@ impl Grader {
         for p in &problems {
             let stack = p.limits.wasm_stack_bytes;
             if let std::collections::btree_map::Entry::Vacant(slot) = sandboxes.entry(stack) {
-                slot.insert(Sandbox::new(stack).context("starting the sandbox")?);
+                slot.insert(Isolated::here(stack)?);
             }
         }
         Ok(Self {
@@ -71,7 +71,7 @@ impl Grader {
         let mut warnings = submission::capped(unknown, WARNINGS_PER_SOURCE, "folder");
 
         // Problems run in parallel, each on one thread; the report is the same for any `jobs`.
-        let graded = grade::parallel_map(
+        let graded: Vec<anyhow::Result<CodeEntry>> = crate::parallel::parallel_map(
             &self.problems,
             self.jobs,
             self.max_wasm_stack(),
@@ -83,32 +83,35 @@ impl Grader {
                     match submission::read(&path, problem.limits.module_bytes, Links::Refuse) {
                         Ok(wasm) => Some(grade::grade(sandbox, problem, &name, &wasm, 1)),
                         Err(Refusal::NotFound) => None,
-                        Err(Refusal::TooLarge { .. }) => Some(grade::refused(
+                        Err(Refusal::TooLarge { .. }) => Some(Ok(grade::refused(
                             problem,
                             &name,
                             &LoadError(format!(
                                 "is larger than {}, the largest module accepted",
                                 grade::human_bytes(problem.limits.module_bytes as u64)
                             )),
-                        )),
-                        Err(refusal) => Some(grade::refused(
+                        ))),
+                        Err(refusal) => Some(Ok(grade::refused(
                             problem,
                             &name,
                             &LoadError(format!("file {refusal}")),
-                        )),
+                        ))),
                     };
-                CodeEntry {
+                let result = result.transpose()?;
+                Ok(CodeEntry {
                     problem: problem.id.clone(),
                     title: problem.title.clone(),
                     score: result.as_ref().map_or(0.0, |r| r.score),
                     max_score: problem.max_score(),
                     result,
-                }
+                })
             },
         );
         let mut missing = Vec::new();
         let mut problems = Vec::new();
         for entry in graded {
+            // The grader's own failure (a worker that cannot start) stops this student.
+            let entry = entry?;
             if entry.result.is_none() {
                 missing.push(entry.problem.clone());
             }

@@ -92,6 +92,13 @@ pub enum Command {
         /// The problem id, e.g. q2.3.
         problem: String,
     },
+    /// Internal: a sandbox worker process, started by grader itself (requests on stdin).
+    #[command(hide = true)]
+    SandboxWorker {
+        /// The wasm stack of its guests, in bytes.
+        #[arg(long)]
+        stack: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

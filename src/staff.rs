@@ -8,7 +8,7 @@ use anyhow::{Context, anyhow, bail};
 use crate::compare::{self, json_at, parse};
 use crate::grade::answers::key_error;
 use crate::grade::{self, ProblemResult, Verdict};
-use crate::sandbox::{Outcome, Sandbox};
+use crate::sandbox::{Isolated, Outcome, Sandbox};
 use crate::spec::{Course, Generated, Item, Problem};
 
 /// One verified claim about the problem set.
@@ -73,10 +73,10 @@ fn verify_problem(course: &Course, problem: &Problem, jobs: usize) -> anyhow::Re
             "has no [solutions] reference: every code problem needs one".into(),
         )]);
     };
-    let sandbox = Sandbox::new(problem.limits.wasm_stack_bytes)?;
+    let executor = Isolated::here(problem.limits.wasm_stack_bytes)?;
     let run = |module: &str| -> Result<ProblemResult, String> {
         let wasm = load_module(course, module)?;
-        Ok(grade::grade(&sandbox, problem, module, &wasm, jobs))
+        grade::grade(&executor, problem, module, &wasm, jobs).map_err(|e| format!("{e:#}"))
     };
     let mut findings = Vec::new();
     match run(&solutions.reference) {
@@ -166,7 +166,7 @@ fn verify_twin(course: &Course, item: &Item, problems: &[Problem]) -> anyhow::Re
         .load(&wasm)
         .map_err(|e| anyhow!("{reference}: {e}"))?;
     let stdin = serde_json::to_vec(&case.input)?;
-    let exec = grade::on_grading_thread(problem.limits.wasm_stack_bytes, || {
+    let exec = crate::parallel::on_grading_thread(problem.limits.wasm_stack_bytes, || {
         sandbox.run(&program, &stdin, &problem.limits.run)
     })?;
     if exec.outcome != Outcome::Exited(0) {
@@ -249,7 +249,7 @@ pub fn generate(course: &Course, id: &str) -> anyhow::Result<Vec<PathBuf>> {
                 )
             })?;
             let stdin = serde_json::to_vec(&input)?;
-            let exec = grade::on_grading_thread(problem.limits.wasm_stack_bytes, || {
+            let exec = crate::parallel::on_grading_thread(problem.limits.wasm_stack_bytes, || {
                 sandbox.run(&program, &stdin, &problem.limits.run)
             })?;
             if exec.outcome != Outcome::Exited(0) {

@@ -1497,7 +1497,11 @@ fn a_large_wasm_stack_still_ends_recursion_as_a_runtime_error() {
 fn many_submissions_at_once_get_the_reports_they_get_alone() {
     let course = grader::spec::Course::load(Path::new(ROOT)).expect("course");
     let problem = course.problem("q2.3").expect("q2.3");
-    let sandbox = Sandbox::new(problem.limits.wasm_stack_bytes).expect("sandbox");
+    // One pool of worker processes for every submission, as `grade` uses it.
+    let sandbox = grader::sandbox::Isolated::new(
+        PathBuf::from(env!("CARGO_BIN_EXE_grader")),
+        problem.limits.wasm_stack_bytes,
+    );
     let names = [
         "q2_3",
         "q2_3_flipped",
@@ -1523,13 +1527,13 @@ fn many_submissions_at_once_get_the_reports_they_get_alone() {
     let alone: Vec<_> = names
         .iter()
         .zip(&modules)
-        .map(|(n, m)| strip(grader::grade::grade(&sandbox, &problem, n, m, 1)))
+        .map(|(n, m)| strip(grader::grade::grade(&sandbox, &problem, n, m, 1).expect("graded")))
         .collect();
-    let together: Vec<_> = grader::grade::parallel_map(
+    let together: Vec<_> = grader::parallel::parallel_map(
         &names.iter().zip(&modules).collect::<Vec<_>>(),
         8,
         problem.limits.wasm_stack_bytes,
-        |(n, m)| strip(grader::grade::grade(&sandbox, &problem, n, m, 4)),
+        |(n, m)| strip(grader::grade::grade(&sandbox, &problem, n, m, 4).expect("graded")),
     );
     assert_eq!(alone, together);
 }

@@ -5,14 +5,13 @@ use std::time::Duration;
 
 pub mod answers;
 
-use anyhow::{Context, anyhow};
 use serde::{Deserialize, Serialize};
 
 pub use crate::verdict::Verdict;
 use answers::ItemResult;
 
 use crate::compare::{self, Comparison, Mismatch};
-use crate::sandbox::{Execution, Limits, LoadError, Outcome, Program, Sandbox, TrapKind};
+use crate::sandbox::{Execution, Executor, Limits, LoadError, Outcome, TrapKind};
 use crate::spec::{Problem, TestCase, Visibility};
 
 /// The result of one test case.
@@ -167,35 +166,41 @@ impl StudentReport {
 /// Grades `wasm` (the bytes of `submission`) on every case of `problem`.
 ///
 /// Cases run on up to `jobs` threads; the result is the same, in the same order, for any `jobs`.
+/// An error is the grader's own failure (its sandbox could not run), never the submission's.
 pub fn grade(
-    sandbox: &Sandbox,
+    executor: &dyn Executor,
     problem: &Problem,
     submission: &str,
     wasm: &[u8],
     jobs: usize,
-) -> ProblemResult {
+) -> anyhow::Result<ProblemResult> {
     let limit = problem.limits.module_bytes;
     if wasm.len() > limit {
-        return refused(
+        return Ok(refused(
             problem,
             submission,
             &LoadError(format!(
                 "is larger than {}, the largest module accepted",
                 human_bytes(limit as u64)
             )),
-        );
+        ));
     }
-    let program = match sandbox.load(wasm) {
-        Ok(program) => program,
-        Err(reason) => return refused(problem, submission, &reason),
+    let stdins: Vec<Vec<u8>> = problem
+        .cases
+        .iter()
+        .map(|case| serde_json::to_vec(&case.input).unwrap_or_default())
+        .collect();
+    let executions = match executor.execute(wasm, &stdins, &problem.limits.run, jobs)? {
+        Ok(executions) => executions,
+        Err(reason) => return Ok(refused(problem, submission, &reason)),
     };
-    let cases = parallel_map(
-        &problem.cases,
-        jobs,
-        problem.limits.wasm_stack_bytes,
-        |case| run_case(sandbox, &program, problem, case),
-    );
-    ProblemResult {
+    let cases: Vec<CaseResult> = problem
+        .cases
+        .iter()
+        .zip(&executions)
+        .map(|(case, exec)| case_result(problem, case, exec))
+        .collect();
+    Ok(ProblemResult {
         problem: problem.id.clone(),
         title: problem.title.clone(),
         submission: submission.to_string(),
@@ -203,7 +208,7 @@ pub fn grade(
         max_score: problem.max_score(),
         invalid_submission: None,
         cases,
-    }
+    })
 }
 
 /// The result of a submission that cannot be run at all: every case `invalid_submission`
@@ -236,75 +241,8 @@ pub fn refused(problem: &Problem, submission: &str, reason: &LoadError) -> Probl
     }
 }
 
-/// Runs `f` on a thread whose native stack is larger than the guests' wasm stack.
-pub fn on_grading_thread<T: Send>(
-    wasm_stack: usize,
-    f: impl FnOnce() -> T + Send,
-) -> anyhow::Result<T> {
-    std::thread::scope(|scope| {
-        let handle = std::thread::Builder::new()
-            .name("grader-run".into())
-            .stack_size(wasm_stack + (8 << 20))
-            .spawn_scoped(scope, f)
-            .context("starting a grading thread")?;
-        handle
-            .join()
-            .map_err(|_| anyhow!("internal error: the grading thread panicked"))
-    })
-}
-
-/// `f` over `items` on up to `jobs` threads (each with native stack for a `wasm_stack` guest),
-/// results in the order of `items`.
-pub fn parallel_map<T: Sync, R: Send>(
-    items: &[T],
-    jobs: usize,
-    wasm_stack: usize,
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let workers = jobs.clamp(1, items.len().max(1));
-    let next = AtomicUsize::new(0);
-    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                std::thread::Builder::new()
-                    .stack_size(wasm_stack + (8 << 20))
-                    .spawn_scoped(scope, || {
-                        let mut done = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(item) = items.get(i) else { break };
-                            done.push((i, f(item)));
-                        }
-                        done
-                    })
-            })
-            .collect();
-        handles
-            .into_iter()
-            // A worker that cannot start or that panicked is a bug of the grader, not a
-            // verdict: re-raise it rather than drop results silently.
-            .flat_map(|h| match h.map(|h| h.join()) {
-                Ok(Ok(done)) => done,
-                Ok(Err(panic)) => std::panic::resume_unwind(panic),
-                Err(e) => panic!("cannot start a grading thread: {e}"),
-            })
-            .collect()
-    });
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
-}
-
-fn run_case(
-    sandbox: &Sandbox,
-    program: &Program,
-    problem: &Problem,
-    case: &TestCase,
-) -> CaseResult {
-    let stdin = serde_json::to_vec(&case.input).unwrap_or_default();
-    let limits = &problem.limits.run;
-    let exec = sandbox.run(program, &stdin, limits);
-    let (verdict, message, mismatch) = judge(&exec, problem, case, limits);
+fn case_result(problem: &Problem, case: &TestCase, exec: &Execution) -> CaseResult {
+    let (verdict, message, mismatch) = judge(exec, problem, case, &problem.limits.run);
     CaseResult {
         name: case.name.clone(),
         visibility: case.visibility,
@@ -317,7 +255,7 @@ fn run_case(
         max_points: case.points,
         message,
         mismatch,
-        stderr: (!exec.stderr_tail.is_empty()).then(|| stderr_text(&exec)),
+        stderr: (!exec.stderr_tail.is_empty()).then(|| stderr_text(exec)),
         fuel: Some(exec.fuel_used),
         time_ms: Some(exec.wall_time.as_secs_f64() * 1e3),
     }

@@ -5,8 +5,11 @@
 //! A guest's failure is never an `Err` here: it is an [`Outcome`]. The only errors are the
 //! module's own (it does not compile or link: [`LoadError`]) and the host's.
 
+pub mod isolate;
 mod validate;
 mod wasi;
+
+pub use isolate::Isolated;
 
 use std::fmt;
 use std::sync::Arc;
@@ -93,9 +96,45 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+/// Runs one module on many inputs and returns an [`Execution`] per input, in order, or why
+/// the module cannot run. [`Sandbox`] does it in this process; [`Isolated`] in worker
+/// processes that the grader can kill, which is what grading uses. An `Err` is the host's
+/// failure (a worker could not be started), never the guest's.
+pub trait Executor: Sync {
+    fn execute(
+        &self,
+        wasm: &[u8],
+        stdins: &[Vec<u8>],
+        limits: &Limits,
+        jobs: usize,
+    ) -> anyhow::Result<Result<Vec<Execution>, LoadError>>;
+}
+
+impl Executor for Sandbox {
+    fn execute(
+        &self,
+        wasm: &[u8],
+        stdins: &[Vec<u8>],
+        limits: &Limits,
+        jobs: usize,
+    ) -> anyhow::Result<Result<Vec<Execution>, LoadError>> {
+        let program = match self.load(wasm) {
+            Ok(program) => program,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        Ok(Ok(crate::parallel::parallel_map(
+            stdins,
+            jobs,
+            self.wasm_stack,
+            |stdin| self.run(&program, stdin, limits),
+        )))
+    }
+}
+
 /// One wasmtime engine and the clock thread that drives its wall-clock backstop.
 pub struct Sandbox {
     engine: Engine,
+    wasm_stack: usize,
     linker: Linker<GuestState>,
     ticker_stop: Arc<AtomicBool>,
     ticker: Option<JoinHandle<()>>,
@@ -134,6 +173,7 @@ impl Sandbox {
         };
         Ok(Self {
             engine,
+            wasm_stack: wasm_stack_bytes,
             linker,
             ticker_stop,
             ticker: Some(ticker),

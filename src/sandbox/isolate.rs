@@ -1,0 +1,596 @@
+//! Worker processes that the grader can kill: the second line of defence behind wasmtime's
+//! own limits, as isolate, Judge0 and DOMjudge put each run in a process of its own.
+//!
+//! Inside one process, some work cannot be interrupted: compiling a module, and one bulk
+//! instruction (`memory.fill` of 200 MiB) or a run of them with no loop or call between,
+//! which no fuel or epoch check reaches. So every module is compiled and run in a worker
+//! (`grader sandbox-worker`, the same binary): the supervisor sends it the module and the
+//! inputs, the worker compiles once and runs the cases (in-process, with every in-process
+//! limit), and reports each case as it starts and ends. The supervisor watches the clock
+//! and the worker's resident memory, and kills it when a compile or a case outlives its
+//! bound; the case is judged, the other cases go to a fresh worker. Workers are reused
+//! between modules, so a run pays for a process start once per worker, not per case.
+//!
+//! The protocol is frames on the worker's stdin and stdout: a 4-byte little-endian length,
+//! then the bytes (a JSON header, or a raw blob: module, input, output).
+
+use std::collections::VecDeque;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Mutex;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use serde::{Deserialize, Serialize};
+
+use super::{Execution, Executor, Limits, LoadError, Outcome, Sandbox, TrapKind};
+
+/// The longest a module may take to compile (Winch compiles a real solution in 30 ms).
+pub const COMPILE_WALL: Duration = Duration::from_secs(10);
+/// The most resident memory a worker may use while compiling.
+pub const COMPILE_MEMORY: u64 = 1 << 30;
+/// How far past its wall-clock limit a case may run before its worker is killed (the
+/// in-process backstop stops ordinary code within a few milliseconds of the limit).
+pub const WALL_MARGIN: Duration = Duration::from_millis(500);
+/// Resident memory of a worker beyond its cases' own (engine, code, thread stacks).
+const WORKER_BASE_MEMORY: u64 = 256 << 20;
+/// How often the supervisor looks at the clock and at the worker's memory.
+const POLL: Duration = Duration::from_millis(5);
+
+#[derive(Serialize, Deserialize)]
+struct Request {
+    limits: WireLimits,
+    jobs: usize,
+    cases: usize,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireLimits {
+    fuel: u64,
+    wall_ms: u64,
+    memory_bytes: u64,
+    stdout_bytes: usize,
+    stderr_bytes: usize,
+}
+
+#[derive(Serialize, Deserialize)]
+enum Event {
+    Loaded,
+    LoadError(String),
+    Started(usize),
+    /// Followed by two blobs: stdout and the stderr tail.
+    Done {
+        case: usize,
+        outcome: WireOutcome,
+        stderr_truncated: bool,
+        fuel_used: u64,
+        wall_ns: u64,
+    },
+    Finished,
+}
+
+#[derive(Serialize, Deserialize)]
+enum WireOutcome {
+    Exited(i32),
+    OutOfFuel,
+    WallTimeout,
+    SleptPastLimit { ns: u64 },
+    MemoryLimit { requested: u64 },
+    OutputLimit,
+    Trapped { kind: u8, message: String },
+}
+
+impl From<&Outcome> for WireOutcome {
+    fn from(o: &Outcome) -> Self {
+        match o {
+            Outcome::Exited(code) => WireOutcome::Exited(*code),
+            Outcome::OutOfFuel => WireOutcome::OutOfFuel,
+            Outcome::WallTimeout => WireOutcome::WallTimeout,
+            Outcome::SleptPastLimit { requested } => WireOutcome::SleptPastLimit {
+                ns: u64::try_from(requested.as_nanos()).unwrap_or(u64::MAX),
+            },
+            Outcome::MemoryLimit { requested } => WireOutcome::MemoryLimit {
+                requested: *requested,
+            },
+            Outcome::OutputLimit => WireOutcome::OutputLimit,
+            Outcome::Trapped { kind, message } => WireOutcome::Trapped {
+                kind: match kind {
+                    TrapKind::StackOverflow => 0,
+                    TrapKind::Unreachable => 1,
+                    TrapKind::Other => 2,
+                },
+                message: message.clone(),
+            },
+        }
+    }
+}
+
+impl From<WireOutcome> for Outcome {
+    fn from(o: WireOutcome) -> Self {
+        match o {
+            WireOutcome::Exited(code) => Outcome::Exited(code),
+            WireOutcome::OutOfFuel => Outcome::OutOfFuel,
+            WireOutcome::WallTimeout => Outcome::WallTimeout,
+            WireOutcome::SleptPastLimit { ns } => Outcome::SleptPastLimit {
+                requested: Duration::from_nanos(ns),
+            },
+            WireOutcome::MemoryLimit { requested } => Outcome::MemoryLimit { requested },
+            WireOutcome::OutputLimit => Outcome::OutputLimit,
+            WireOutcome::Trapped { kind, message } => Outcome::Trapped {
+                kind: match kind {
+                    0 => TrapKind::StackOverflow,
+                    1 => TrapKind::Unreachable,
+                    _ => TrapKind::Other,
+                },
+                message,
+            },
+        }
+    }
+}
+
+fn write_frame(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
+    let len = u32::try_from(bytes.len())
+        .map_err(|_| std::io::Error::other("a frame larger than 4 GiB"))?;
+    out.write_all(&len.to_le_bytes())?;
+    out.write_all(bytes)
+}
+
+fn read_frame(input: &mut impl Read) -> std::io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    input.read_exact(&mut len)?;
+    let mut bytes = vec![0u8; u32::from_le_bytes(len) as usize];
+    input.read_exact(&mut bytes)?;
+    Ok(bytes)
+}
+
+fn write_json(out: &mut impl Write, value: &impl Serialize) -> std::io::Result<()> {
+    write_frame(
+        out,
+        &serde_json::to_vec(value).map_err(std::io::Error::other)?,
+    )
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(input: &mut impl Read) -> std::io::Result<T> {
+    serde_json::from_slice(&read_frame(input)?).map_err(std::io::Error::other)
+}
+
+/// The worker's side: serves requests from stdin until it closes. Each request is compiled
+/// once and its cases run on up to `jobs` threads, every case reported as it starts and ends.
+pub fn serve(wasm_stack: usize) -> anyhow::Result<()> {
+    let sandbox = Sandbox::new(wasm_stack).context("starting the sandbox")?;
+    let mut input = BufReader::new(std::io::stdin().lock());
+    let output = Mutex::new(BufWriter::new(std::io::stdout()));
+    let send = |event: &Event, blobs: &[&[u8]]| -> std::io::Result<()> {
+        let mut out = output
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?;
+        write_json(&mut *out, event)?;
+        for blob in blobs {
+            write_frame(&mut *out, blob)?;
+        }
+        out.flush()
+    };
+    loop {
+        let request: Request = match read_json(&mut input) {
+            Ok(request) => request,
+            // The supervisor closed our stdin: no more work.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let wasm = read_frame(&mut input)?;
+        let stdins = (0..request.cases)
+            .map(|_| read_frame(&mut input))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let limits = Limits {
+            fuel: request.limits.fuel,
+            wall: Duration::from_millis(request.limits.wall_ms),
+            memory_bytes: request.limits.memory_bytes,
+            stdout_bytes: request.limits.stdout_bytes,
+            stderr_bytes: request.limits.stderr_bytes,
+        };
+        let program = match sandbox.load(&wasm) {
+            Ok(program) => program,
+            Err(LoadError(reason)) => {
+                send(&Event::LoadError(reason), &[])?;
+                continue;
+            }
+        };
+        send(&Event::Loaded, &[])?;
+        let indexed: Vec<(usize, &Vec<u8>)> = stdins.iter().enumerate().collect();
+        let sent =
+            crate::parallel::parallel_map(&indexed, request.jobs, wasm_stack, |(i, stdin)| {
+                send(&Event::Started(*i), &[])?;
+                let exec = sandbox.run(&program, stdin, &limits);
+                let done = Event::Done {
+                    case: *i,
+                    outcome: WireOutcome::from(&exec.outcome),
+                    stderr_truncated: exec.stderr_truncated,
+                    fuel_used: exec.fuel_used,
+                    wall_ns: u64::try_from(exec.wall_time.as_nanos()).unwrap_or(u64::MAX),
+                };
+                send(&done, &[&exec.stdout, &exec.stderr_tail])
+            });
+        sent.into_iter().collect::<std::io::Result<()>>()?;
+        send(&Event::Finished, &[])?;
+    }
+}
+
+/// What the reader thread passes on from a worker's stdout.
+enum Message {
+    Event(Event, Vec<Vec<u8>>),
+    /// The worker's stdout closed: it exited or was killed.
+    Gone,
+}
+
+/// A running worker process.
+struct Worker {
+    child: Child,
+    stdin: BufWriter<ChildStdin>,
+    events: Receiver<Message>,
+}
+
+impl Worker {
+    fn spawn(exe: &PathBuf, wasm_stack: usize) -> anyhow::Result<Self> {
+        let mut child = Command::new(exe)
+            .arg("sandbox-worker")
+            .arg("--stack")
+            .arg(wasm_stack.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("starting a sandbox worker (`{}`)", exe.display()))?;
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| anyhow!("worker has no stdin"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow!("worker has no stdout"))?;
+        let (tx, events) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("grader-worker-reader".into())
+            .spawn(move || {
+                let mut stdout = BufReader::new(stdout);
+                loop {
+                    let message = read_json::<Event>(&mut stdout).and_then(|event| {
+                        let blobs = match event {
+                            Event::Done { .. } => {
+                                vec![read_frame(&mut stdout)?, read_frame(&mut stdout)?]
+                            }
+                            _ => Vec::new(),
+                        };
+                        Ok(Message::Event(event, blobs))
+                    });
+                    let gone = message.is_err();
+                    if tx.send(message.unwrap_or(Message::Gone)).is_err() || gone {
+                        return;
+                    }
+                }
+            })
+            .context("starting a worker reader thread")?;
+        Ok(Self {
+            child,
+            stdin: BufWriter::new(stdin),
+            events,
+        })
+    }
+
+    /// Resident memory of the worker, from /proc (0 when it cannot be read).
+    fn resident_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kib| kib * 1024)
+    }
+
+    fn kill(mut self) {
+        // Already gone is fine; either way it is reaped.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn send(&mut self, request: &Request, wasm: &[u8], stdins: &[&[u8]]) -> std::io::Result<()> {
+        write_json(&mut self.stdin, request)?;
+        write_frame(&mut self.stdin, wasm)?;
+        for stdin in stdins {
+            write_frame(&mut self.stdin, stdin)?;
+        }
+        self.stdin.flush()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs modules in worker processes under the bounds above; see the module documentation.
+pub struct Isolated {
+    exe: PathBuf,
+    wasm_stack: usize,
+    idle: Mutex<Vec<Worker>>,
+}
+
+/// How one worker's turn ended.
+enum Turn {
+    /// Every case sent was reported; the worker may be reused.
+    Finished(Worker),
+    /// The module does not compile or link (or broke a compile bound).
+    Refused(LoadError),
+    /// The worker was killed or died; these cases still need a run.
+    Again(Vec<usize>),
+}
+
+impl Isolated {
+    /// Workers are `exe sandbox-worker` (the grader binary itself) with `wasm_stack`.
+    pub fn new(exe: PathBuf, wasm_stack: usize) -> Self {
+        Self {
+            exe,
+            wasm_stack,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The grader binary that is running, as the worker: for the `grader` command itself.
+    pub fn here(wasm_stack: usize) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe().context("finding the grader executable")?;
+        Ok(Self::new(exe, wasm_stack))
+    }
+
+    fn checkout(&self) -> anyhow::Result<Worker> {
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        match idle {
+            Some(worker) => Ok(worker),
+            None => Worker::spawn(&self.exe, self.wasm_stack),
+        }
+    }
+
+    fn give_back(&self, worker: Worker) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(worker);
+        }
+    }
+
+    /// One worker's turn at `cases` (indices into `stdins`): fills `results` as cases end.
+    #[allow(clippy::too_many_arguments)]
+    fn turn(
+        &self,
+        mut worker: Worker,
+        wasm: &[u8],
+        stdins: &[Vec<u8>],
+        cases: &[usize],
+        limits: &Limits,
+        jobs: usize,
+        results: &mut [Option<Execution>],
+    ) -> anyhow::Result<(Turn, bool)> {
+        let request = Request {
+            limits: WireLimits {
+                fuel: limits.fuel,
+                wall_ms: u64::try_from(limits.wall.as_millis()).unwrap_or(u64::MAX),
+                memory_bytes: limits.memory_bytes,
+                stdout_bytes: limits.stdout_bytes,
+                stderr_bytes: limits.stderr_bytes,
+            },
+            jobs,
+            cases: cases.len(),
+        };
+        let inputs: Vec<&[u8]> = cases.iter().map(|&i| stdins[i].as_slice()).collect();
+        if worker.send(&request, wasm, &inputs).is_err() {
+            // A worker that died while idle: the cases go to a fresh one.
+            worker.kill();
+            return Ok((Turn::Again(cases.to_vec()), false));
+        }
+
+        // Compiling.
+        let started = Instant::now();
+        loop {
+            if started.elapsed() > COMPILE_WALL {
+                worker.kill();
+                return Ok((
+                    Turn::Refused(LoadError(format!(
+                        "took longer than {} s to compile",
+                        COMPILE_WALL.as_secs()
+                    ))),
+                    false,
+                ));
+            }
+            if worker.resident_bytes() > COMPILE_MEMORY {
+                worker.kill();
+                return Ok((
+                    Turn::Refused(LoadError(format!(
+                        "needed more than {} of memory to compile",
+                        crate::grade::human_bytes(COMPILE_MEMORY)
+                    ))),
+                    false,
+                ));
+            }
+            match worker.events.recv_timeout(POLL) {
+                Ok(Message::Event(Event::Loaded, _)) => break,
+                Ok(Message::Event(Event::LoadError(reason), _)) => {
+                    self.give_back(worker);
+                    return Ok((Turn::Refused(LoadError(reason)), false));
+                }
+                Ok(Message::Event(..)) => bail!("a sandbox worker broke its protocol"),
+                Ok(Message::Gone) | Err(RecvTimeoutError::Disconnected) => {
+                    worker.kill();
+                    return Ok((
+                        Turn::Refused(LoadError("crashed the compiler".into())),
+                        false,
+                    ));
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        }
+
+        // Running: (case, when its worker said it started).
+        let memory_bound = WORKER_BASE_MEMORY.saturating_add(
+            (jobs as u64).saturating_mul(
+                limits
+                    .memory_bytes
+                    .saturating_add(limits.stdout_bytes as u64)
+                    .saturating_add(self.wasm_stack as u64)
+                    .saturating_add(64 << 20),
+            ),
+        );
+        let mut running: Vec<(usize, Instant)> = Vec::new();
+        let mut done = vec![false; cases.len()];
+        let again = |done: &[bool]| -> Vec<usize> {
+            (0..cases.len())
+                .filter(|&i| !done[i])
+                .map(|i| cases[i])
+                .collect()
+        };
+        loop {
+            let now = Instant::now();
+            if let Some(&(late, since)) = running
+                .iter()
+                .find(|(_, since)| now.duration_since(*since) > limits.wall + WALL_MARGIN)
+            {
+                worker.kill();
+                results[cases[late]] = Some(stopped(Outcome::WallTimeout, now - since));
+                done[late] = true;
+                // Others already past their limit would have been stopped too: judge them now
+                // rather than run them again.
+                for &(other, since) in &running {
+                    if !done[other] && now.duration_since(since) > limits.wall {
+                        results[cases[other]] = Some(stopped(Outcome::WallTimeout, now - since));
+                        done[other] = true;
+                    }
+                }
+                return Ok((Turn::Again(again(&done)), false));
+            }
+            let resident = worker.resident_bytes();
+            if resident > memory_bound {
+                worker.kill();
+                if let [(alone, since)] = running[..] {
+                    results[cases[alone]] = Some(stopped(
+                        Outcome::MemoryLimit {
+                            requested: resident,
+                        },
+                        now - since,
+                    ));
+                    done[alone] = true;
+                    return Ok((Turn::Again(again(&done)), false));
+                }
+                // Several cases ran at once: run the rest one at a time to find which.
+                return Ok((Turn::Again(again(&done)), true));
+            }
+            match worker.events.recv_timeout(POLL) {
+                Ok(Message::Event(Event::Started(i), _)) if i < cases.len() => {
+                    running.push((i, Instant::now()));
+                }
+                Ok(Message::Event(
+                    Event::Done {
+                        case,
+                        outcome,
+                        stderr_truncated,
+                        fuel_used,
+                        wall_ns,
+                    },
+                    blobs,
+                )) if case < cases.len() => {
+                    let mut blobs = blobs.into_iter();
+                    results[cases[case]] = Some(Execution {
+                        outcome: outcome.into(),
+                        stdout: blobs.next().unwrap_or_default(),
+                        stderr_tail: blobs.next().unwrap_or_default(),
+                        stderr_truncated,
+                        fuel_used,
+                        wall_time: Duration::from_nanos(wall_ns),
+                    });
+                    done[case] = true;
+                    running.retain(|(i, _)| *i != case);
+                }
+                Ok(Message::Event(Event::Finished, _)) => {
+                    if done.iter().all(|d| *d) {
+                        return Ok((Turn::Finished(worker), false));
+                    }
+                    bail!("a sandbox worker finished without reporting every case");
+                }
+                Ok(Message::Event(..)) => bail!("a sandbox worker broke its protocol"),
+                Ok(Message::Gone) | Err(RecvTimeoutError::Disconnected) => {
+                    // The worker died under a case (the OS killed it, or it crashed).
+                    worker.kill();
+                    if let [(alone, since)] = running[..] {
+                        let message = "the sandbox process running it died".to_string();
+                        results[cases[alone]] = Some(stopped(
+                            Outcome::Trapped {
+                                kind: TrapKind::Other,
+                                message,
+                            },
+                            Instant::now() - since,
+                        ));
+                        done[alone] = true;
+                    }
+                    return Ok((Turn::Again(again(&done)), true));
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        }
+    }
+}
+
+/// The execution of a case its worker was killed under.
+fn stopped(outcome: Outcome, wall_time: Duration) -> Execution {
+    Execution {
+        outcome,
+        stdout: Vec::new(),
+        stderr_tail: Vec::new(),
+        stderr_truncated: false,
+        fuel_used: 0,
+        wall_time,
+    }
+}
+
+impl Executor for Isolated {
+    fn execute(
+        &self,
+        wasm: &[u8],
+        stdins: &[Vec<u8>],
+        limits: &Limits,
+        jobs: usize,
+    ) -> anyhow::Result<Result<Vec<Execution>, LoadError>> {
+        let mut results: Vec<Option<Execution>> = vec![None; stdins.len()];
+        let mut pending: VecDeque<usize> = (0..stdins.len()).collect();
+        let mut jobs = jobs.max(1);
+        // Every turn ends at least one case or the compile, except a worker that died idle:
+        // a bound on turns keeps a worker that cannot start from looping forever.
+        let mut turns_left = 2 * stdins.len() + 2;
+        loop {
+            let cases: Vec<usize> = pending.drain(..).collect();
+            let worker = self.checkout()?;
+            let (turn, one_at_a_time) =
+                self.turn(worker, wasm, stdins, &cases, limits, jobs, &mut results)?;
+            if one_at_a_time {
+                jobs = 1;
+            }
+            match turn {
+                Turn::Finished(worker) => {
+                    self.give_back(worker);
+                    break;
+                }
+                Turn::Refused(reason) => return Ok(Err(reason)),
+                Turn::Again(left) if left.is_empty() => break,
+                Turn::Again(left) => pending.extend(left),
+            }
+            turns_left -= 1;
+            if turns_left == 0 {
+                bail!("sandbox workers keep dying; giving up on this module");
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.ok_or_else(|| anyhow!("a case of this module was never run")))
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map(Ok)
+    }
+}
