@@ -1312,6 +1312,8 @@ fn limits() -> Limits {
         memory_bytes: 256 << 20,
         stdout_bytes: 1 << 20,
         stderr_bytes: 16 << 10,
+        compile: std::time::Duration::from_secs(10),
+        compile_memory: 1 << 30,
     }
 }
 
@@ -1974,4 +1976,251 @@ fn no_terminal_escape_from_a_student_reaches_a_report() {
     std::fs::write(dir.path().join("\u{1b}[31mq2.3.wasm"), "x").expect("write");
     let out = text(&grader(&["grade", dir.path().to_str().expect("p"), "--color", "never"]).stdout);
     assert!(!out.contains('\u{1b}'), "{out}");
+}
+
+/// The resident memory of `pid` and every process below it, from /proc.
+fn tree_resident_bytes(pid: u32) -> u64 {
+    let resident = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kib| kib * 1024)
+    };
+    let parent_of = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name may hold spaces: fields after the last ')'.
+        stat.rsplit(')')
+            .next()?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    let all: Vec<u32> = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut tree = vec![pid];
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for &p in &all {
+            if !tree.contains(&p) && parent_of(p).is_some_and(|pp| tree.contains(&pp)) {
+                tree.push(p);
+                grew = true;
+            }
+        }
+    }
+    tree.into_iter().map(resident).sum()
+}
+
+/// Runs grader and samples the resident memory of its process tree (it and its workers)
+/// every few milliseconds: the output, the time it took and the peak.
+fn grader_measured(args: &[&str]) -> (Output, std::time::Duration, u64) {
+    use std::process::Stdio;
+    let started = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_grader"))
+        .args(args)
+        .current_dir(ROOT)
+        .env_remove("GRADER_COURSE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("grader");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut buf).map(|_| buf)
+    });
+    let mut peak = 0;
+    let status = loop {
+        peak = peak.max(tree_resident_bytes(child.id()));
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "grader {args:?} did not finish within 120 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(3));
+    };
+    let mut stderr = Vec::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_end(&mut e, &mut stderr);
+    }
+    let output = Output {
+        status,
+        stdout: reader.join().expect("join").expect("read"),
+        stderr,
+    };
+    (output, started.elapsed(), peak)
+}
+
+#[test]
+fn hostile_modules_end_within_bounded_time_and_memory() {
+    fixtures();
+    let dir = course_copy();
+    edit(
+        dir.path(),
+        "grader.toml",
+        "wall_ms = 10_000",
+        "wall_ms = 1_000",
+    );
+    let course = dir.path().to_str().expect("p");
+    const MIB: u64 = 1 << 20;
+    // (module, problem, jobs, verdict, message, most seconds, most MiB for the process tree)
+    let table: [(&str, &str, &str, &str, &str, f64, u64); 9] = [
+        (
+            "fill_bomb",
+            "q4.4",
+            "2",
+            "time_limit_exceeded",
+            "ran past the wall-clock limit of 1 s",
+            12.0,
+            1024,
+        ),
+        (
+            "random_bomb",
+            "q4.4",
+            "2",
+            "time_limit_exceeded",
+            "instruction budget",
+            10.0,
+            1024,
+        ),
+        (
+            "iovec_bomb",
+            "q4.4",
+            "2",
+            "time_limit_exceeded",
+            "instruction budget",
+            5.0,
+            1024,
+        ),
+        (
+            "yield_loop",
+            "q4.4",
+            "2",
+            "time_limit_exceeded",
+            "instruction budget",
+            5.0,
+            256,
+        ),
+        (
+            "table_bomb",
+            "q4.4",
+            "1",
+            "memory_limit_exceeded",
+            "asked for 264 MiB",
+            5.0,
+            600,
+        ),
+        (
+            "stderr_bomb",
+            "q4.4",
+            "1",
+            "invalid_output",
+            "printed nothing",
+            10.0,
+            350,
+        ),
+        (
+            "v128_locals",
+            "q4.4",
+            "2",
+            "invalid_submission",
+            "locals in all its functions",
+            5.0,
+            256,
+        ),
+        (
+            "many_functions",
+            "q4.4",
+            "2",
+            "invalid_submission",
+            "defines 1000000 functions",
+            5.0,
+            256,
+        ),
+        (
+            "deep_blocks",
+            "q4.4",
+            "2",
+            "invalid_submission",
+            "nested more than 10000 deep",
+            5.0,
+            256,
+        ),
+    ];
+    for (name, problem, jobs, verdict, message, seconds, mib) in table {
+        let path = module(name);
+        let (out, took, peak) = grader_measured(&[
+            "--course",
+            course,
+            "--jobs",
+            jobs,
+            "test",
+            problem,
+            path.to_str().expect("p"),
+            "--format",
+            "json",
+            "--staff",
+        ]);
+        let report: Report = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{name}: {e}: {}", text(&out.stderr)));
+        for case in &report.cases {
+            assert_eq!(case.verdict, verdict, "{name}: {case:?}");
+            assert!(case.message.contains(message), "{name}: {}", case.message);
+        }
+        assert!(
+            took.as_secs_f64() < seconds,
+            "{name}: took {took:?}, more than {seconds} s"
+        );
+        assert!(
+            peak < mib * MIB,
+            "{name}: the grader and its workers peaked at {} MiB, more than {mib}",
+            peak / MIB
+        );
+        println!(
+            "{name}: {:.2} s, peak {} MiB",
+            took.as_secs_f64(),
+            peak / MIB
+        );
+    }
+}
+
+#[test]
+fn a_compile_past_its_bound_is_an_invalid_submission() {
+    fixtures();
+    let dir = course_copy();
+    edit(
+        dir.path(),
+        "grader.toml",
+        "compile_ms = 10_000",
+        "compile_ms = 1",
+    );
+    let path = module("q2_3");
+    let out = grader_within(
+        60,
+        &[
+            "--course",
+            dir.path().to_str().expect("p"),
+            "test",
+            "q2.3",
+            path.to_str().expect("p"),
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    let report: Report = serde_json::from_slice(&out.stdout).expect("report");
+    assert_eq!(
+        report.invalid_submission.as_deref(),
+        Some("the module took longer than 1 ms to compile"),
+        "{report:?}"
+    );
 }

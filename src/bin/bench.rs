@@ -38,6 +38,8 @@ fn main() -> anyhow::Result<()> {
         memory_bytes: 256 << 20,
         stdout_bytes: 1 << 20,
         stderr_bytes: 16 << 10,
+        compile: Duration::from_secs(10),
+        compile_memory: 1 << 30,
     };
     let sandbox = Sandbox::new(512 << 10)?;
 

@@ -27,10 +27,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{Execution, Executor, Limits, LoadError, Outcome, Sandbox, TrapKind};
 
-/// The longest a module may take to compile (Winch compiles a real solution in 30 ms).
-pub const COMPILE_WALL: Duration = Duration::from_secs(10);
-/// The most resident memory a worker may use while compiling.
-pub const COMPILE_MEMORY: u64 = 1 << 30;
 /// How far past its wall-clock limit a case may run before its worker is killed (the
 /// in-process backstop stops ordinary code within a few milliseconds of the limit).
 pub const WALL_MARGIN: Duration = Duration::from_millis(500);
@@ -189,6 +185,9 @@ pub fn serve(wasm_stack: usize) -> anyhow::Result<()> {
             memory_bytes: request.limits.memory_bytes,
             stdout_bytes: request.limits.stdout_bytes,
             stderr_bytes: request.limits.stderr_bytes,
+            // The supervisor watches the compile.
+            compile: Duration::MAX,
+            compile_memory: u64::MAX,
         };
         let program = match sandbox.load(&wasm) {
             Ok(program) => program,
@@ -393,22 +392,22 @@ impl Isolated {
         // Compiling.
         let started = Instant::now();
         loop {
-            if started.elapsed() > COMPILE_WALL {
+            if started.elapsed() > limits.compile {
                 worker.kill();
                 return Ok((
                     Turn::Refused(LoadError(format!(
-                        "took longer than {} s to compile",
-                        COMPILE_WALL.as_secs()
+                        "took longer than {} to compile",
+                        crate::grade::human_duration(limits.compile)
                     ))),
                     false,
                 ));
             }
-            if worker.resident_bytes() > COMPILE_MEMORY {
+            if worker.resident_bytes() > limits.compile_memory {
                 worker.kill();
                 return Ok((
                     Turn::Refused(LoadError(format!(
                         "needed more than {} of memory to compile",
-                        crate::grade::human_bytes(COMPILE_MEMORY)
+                        crate::grade::human_bytes(limits.compile_memory)
                     ))),
                     false,
                 ));

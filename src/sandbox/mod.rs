@@ -40,6 +40,10 @@ pub struct Limits {
     pub stdout_bytes: usize,
     /// Bytes of stderr kept (the tail); writing more is allowed and dropped.
     pub stderr_bytes: usize,
+    /// The longest compiling the module may take ([`Isolated`] enforces it).
+    pub compile: Duration,
+    /// The most resident memory compiling may use ([`Isolated`] enforces it).
+    pub compile_memory: u64,
 }
 
 /// What ended an execution.

@@ -160,6 +160,8 @@ const DEFAULT_LIMITS: LimitsFile = LimitsFile {
     stdout_kib: Some(1024),
     stderr_kib: Some(16),
     module_mib: Some(32),
+    compile_ms: Some(10_000),
+    compile_mib: Some(1024),
 };
 
 /// Largest wasm stack a spec may ask for; grading threads get this much native stack more.
@@ -593,6 +595,8 @@ impl Course {
                 memory_bytes: pick(|l| l.memory_mib).saturating_mul(1 << 20),
                 stdout_bytes: kib(pick(|l| l.stdout_kib)),
                 stderr_bytes: kib(pick(|l| l.stderr_kib)),
+                compile: Duration::from_millis(pick(|l| l.compile_ms)),
+                compile_memory: pick(|l| l.compile_mib).saturating_mul(1 << 20),
             },
             wasm_stack_bytes: kib(pick(|l| l.stack_kib)),
             module_bytes: kib(pick(|l| l.module_mib).saturating_mul(1024)),
@@ -648,6 +652,8 @@ fn check_limits(limits: &LimitsFile, prefix: &str, file: &Path) -> Vec<SpecError
         ("stdout_kib", limits.stdout_kib),
         ("stderr_kib", limits.stderr_kib),
         ("module_mib", limits.module_mib),
+        ("compile_ms", limits.compile_ms),
+        ("compile_mib", limits.compile_mib),
     ] {
         if value == Some(0) {
             errors.push(SpecError {

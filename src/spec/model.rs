@@ -52,6 +52,9 @@ pub(super) struct LimitsFile {
     pub stderr_kib: Option<u64>,
     /// Largest module accepted, before compiling it.
     pub module_mib: Option<u64>,
+    /// Longest and largest a compile may be (the worker is killed past either).
+    pub compile_ms: Option<u64>,
+    pub compile_mib: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
