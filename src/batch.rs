@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::grade::answers::{ItemStatus, grade_answers};
 use crate::grade::{self, CodeEntry, StudentReport};
-use crate::sandbox::{Isolated, LoadError};
+use crate::sandbox::{Executor, Isolated, LoadError, Sandbox};
 use crate::spec::{Item, Problem};
 use crate::submission::{self, Links, Refusal};
 
@@ -18,22 +18,48 @@ pub const ANSWERS_LIMIT: usize = 1 << 20;
 /// The most warnings one source (the folder listing, the answers file) adds to a report.
 const WARNINGS_PER_SOURCE: usize = 20;
 
+/// Where modules run.
+pub enum Isolation {
+    /// In worker processes of this `grader` binary, killed on overrun: what grading uses.
+    Workers(std::path::PathBuf),
+    /// In this process, with wasmtime's limits only (no kill backstop): a baseline.
+    InProcess,
+}
+
 /// The course's problems and items, loaded once, with a sandbox per wasm stack size.
 pub struct Grader {
     problems: Vec<Problem>,
     items: Vec<Item>,
-    sandboxes: BTreeMap<usize, Isolated>,
+    sandboxes: BTreeMap<usize, Box<dyn Executor>>,
     jobs: usize,
 }
 
 impl Grader {
     /// `jobs`: how many problems are graded at once.
     pub fn new(problems: Vec<Problem>, items: Vec<Item>, jobs: usize) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe().context("finding the grader executable")?;
+        Self::with(problems, items, jobs, &Isolation::Workers(exe))
+    }
+
+    /// Like [`Grader::new`], with the sandbox chosen: for the benchmark's baseline, and for
+    /// programs other than `grader` that grade (their workers are a `grader` binary).
+    pub fn with(
+        problems: Vec<Problem>,
+        items: Vec<Item>,
+        jobs: usize,
+        isolation: &Isolation,
+    ) -> anyhow::Result<Self> {
         let mut sandboxes = BTreeMap::new();
         for p in &problems {
             let stack = p.limits.wasm_stack_bytes;
             if let std::collections::btree_map::Entry::Vacant(slot) = sandboxes.entry(stack) {
-                slot.insert(Isolated::here(stack)?);
+                let executor: Box<dyn Executor> = match isolation {
+                    Isolation::Workers(exe) => Box::new(Isolated::new(exe.clone(), stack)),
+                    Isolation::InProcess => {
+                        Box::new(Sandbox::new(stack).context("starting the sandbox")?)
+                    }
+                };
+                slot.insert(executor);
             }
         }
         Ok(Self {
@@ -81,7 +107,7 @@ impl Grader {
                 let sandbox = &self.sandboxes[&problem.limits.wasm_stack_bytes];
                 let result =
                     match submission::read(&path, problem.limits.module_bytes, Links::Refuse) {
-                        Ok(wasm) => Some(grade::grade(sandbox, problem, &name, &wasm, 1)),
+                        Ok(wasm) => Some(grade::grade(sandbox.as_ref(), problem, &name, &wasm, 1)),
                         Err(Refusal::NotFound) => None,
                         Err(Refusal::TooLarge { .. }) => Some(Ok(grade::refused(
                             problem,

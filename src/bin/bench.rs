@@ -10,7 +10,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use grader::sandbox::{Limits, Outcome, Sandbox};
+use grader::batch::{Grader, Isolation};
+use grader::sandbox::{Executor, Isolated, Limits, Outcome, Sandbox};
 
 const ROUNDS: usize = 5;
 const CASES_PER_ROUND: usize = 200;
@@ -118,35 +119,112 @@ fn main() -> anyhow::Result<()> {
         compile.as_secs_f64() / s.as_secs_f64()
     );
 
+    // The same 200 cases run in this process and in a worker process (what grading does):
+    // both compile once; the difference is the process boundary.
+    let grader_exe = std::env::current_exe()?
+        .parent()
+        .context("the bench binary's folder")?
+        .join("grader");
+    let isolated = Isolated::new(grader_exe.clone(), 512 << 10);
+    let wasm = read(&fixtures, "q2_3")?;
+    let stdins = vec![INPUT.to_vec(); CASES_PER_ROUND];
+    let (mut here, mut there) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        let runs = sandbox.execute(&wasm, &stdins, &limits, 1)?;
+        here.push(t.elapsed() / CASES_PER_ROUND as u32);
+        std::hint::black_box(runs.map_err(|e| anyhow::anyhow!("{e}"))?);
+        let t = Instant::now();
+        let runs = isolated.execute(&wasm, &stdins, &limits, 1)?;
+        there.push(t.elapsed() / CASES_PER_ROUND as u32);
+        std::hint::black_box(runs.map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
+    let (here, there) = (median(here), median(there));
+    println!(
+        "\n## {CASES_PER_ROUND} cases of q2.3 with one compile, per case, median of {ROUNDS}\n"
+    );
+    println!("| where | per case | ratio |");
+    println!("|---|---|---|");
+    println!(
+        "| in this process (no kill backstop) | {} | 1.00 |",
+        micros(here)
+    );
+    println!(
+        "| in a worker process the grader can kill | {} | {:.2}x |",
+        micros(there),
+        there.as_secs_f64() / here.as_secs_f64()
+    );
+
+    // A cold `grader test`: process start, course, worker start, compile, every case.
+    let (problem, module) = ("q3.5", fixtures.join("q3_5.wasm"));
+    let runs = 20;
+    let cpu_before = children_cpu()?;
+    let mut walls = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let status = Command::new(&grader_exe)
+            .args(["test", problem])
+            .arg(&module)
+            .stdout(Stdio::null())
+            .status()?;
+        walls.push(t.elapsed());
+        if !status.success() {
+            bail!("grader test {problem} failed: {status}");
+        }
+    }
+    let cpu = (children_cpu()? - cpu_before) / runs;
+    let cases = grader::spec::Course::load(Path::new("."))?
+        .problem(problem)?
+        .cases
+        .len();
+    println!("\n## A cold `grader test {problem}` ({cases} cases), {runs} runs\n");
+    println!(
+        "CPU (grader and its worker) {:.0} ms per run; wall {:.0} ms (median).",
+        cpu.as_secs_f64() * 1e3,
+        median(walls).as_secs_f64() * 1e3
+    );
+
     // A whole hand-in: 25 modules compiled and 154 cases run, on one thread and on two.
     let course = grader::spec::Course::load(Path::new("."))?;
     let (problems, _) = course.problems()?;
     let (items, _) = course.items()?;
     let student = Path::new("target/cohort/ada");
-    let one = grader::batch::Grader::new(problems.clone(), items.clone(), 1)?;
-    let two = grader::batch::Grader::new(problems, items, 2)?;
-    let (mut t1, mut t2) = (Vec::new(), Vec::new());
-    for _ in 0..3 {
-        let t = Instant::now();
-        let report = one.grade_student(student)?;
-        t1.push(t.elapsed());
-        std::hint::black_box(report);
-        let t = Instant::now();
-        std::hint::black_box(two.grade_student(student)?);
-        t2.push(t.elapsed());
+    let workers = Isolation::Workers(grader_exe);
+    let mut rows = Vec::new();
+    for (isolation, label) in [
+        (&Isolation::InProcess, "in this process"),
+        (&workers, "in worker processes"),
+    ] {
+        let one = Grader::with(problems.clone(), items.clone(), 1, isolation)?;
+        let two = Grader::with(problems.clone(), items.clone(), 2, isolation)?;
+        let (mut t1, mut t2) = (Vec::new(), Vec::new());
+        for _ in 0..3 {
+            let t = Instant::now();
+            std::hint::black_box(one.grade_student(student)?);
+            t1.push(t.elapsed());
+            let t = Instant::now();
+            std::hint::black_box(two.grade_student(student)?);
+            t2.push(t.elapsed());
+        }
+        rows.push((label, median(t1), median(t2)));
     }
-    let (t1, t2) = (median(t1), median(t2));
+    let cases: usize = problems.iter().map(|p| p.cases.len()).sum();
     println!(
-        "\n## One student's whole hand-in (25 modules, 154 cases, answers.toml), median of 3\n"
+        "\n## One student's whole hand-in ({} modules, {cases} cases, answers.toml), median of 3\n",
+        problems.len()
     );
-    println!("| jobs | time | ratio |");
-    println!("|---|---|---|");
-    println!("| 1 | {:.0} ms | 1.00 |", t1.as_secs_f64() * 1e3);
-    println!(
-        "| 2 | {:.0} ms | {:.2}x faster |",
-        t2.as_secs_f64() * 1e3,
-        t1.as_secs_f64() / t2.as_secs_f64()
-    );
+    println!("| where | --jobs 1 | --jobs 2 | 1 → 2 |");
+    println!("|---|---|---|---|");
+    let base = rows[0].1;
+    for (label, t1, t2) in rows {
+        println!(
+            "| {label} | {:.0} ms ({:.2}x) | {:.0} ms | {:.2}x faster |",
+            t1.as_secs_f64() * 1e3,
+            t1.as_secs_f64() / base.as_secs_f64(),
+            t2.as_secs_f64() * 1e3,
+            t1.as_secs_f64() / t2.as_secs_f64()
+        );
+    }
     if let Some(peak) = peak_rss_kib() {
         println!(
             "Peak resident memory of this benchmark process: {:.1} MiB.",
@@ -177,4 +255,24 @@ fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// CPU time of this process's waited-for children (and theirs), from /proc/self/stat.
+fn children_cpu() -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .context("/proc/self/stat")?
+        .split_whitespace()
+        .collect();
+    // After the name: state is field 3 of stat(5); cutime and cstime are fields 16 and 17.
+    let ticks = |i: usize| -> anyhow::Result<u64> {
+        Ok(fields
+            .get(i - 3)
+            .context("/proc/self/stat field")?
+            .parse()?)
+    };
+    // The kernel reports these in clock ticks of 1/100 s on Linux.
+    Ok(Duration::from_millis((ticks(16)? + ticks(17)?) * 10))
 }
