@@ -1417,6 +1417,30 @@ fn bad_pointers_descriptors_and_counts_get_error_codes() {
 }
 
 #[test]
+fn a_grow_past_a_memorys_own_maximum_fails_without_touching_the_limit() {
+    // (memory 1 2): growing by 100 pages fails (-1) as the module declared, and is not booked
+    // as a request against the limit; then `sock_shutdown` on stdout is ENOTSOCK (57).
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "sock_shutdown" (func $shutdown (param i32 i32) (result i32)))
+      (memory (export "memory") 1 2)
+      (func (export "_start")
+        (i32.store8 (i32.const 100) (i32.eq (memory.grow (i32.const 100)) (i32.const -1)))
+        (i32.store8 (i32.const 101) (i32.eq (memory.grow (i32.const 1)) (i32.const 1)))
+        (i32.store8 (i32.const 102) (call $shutdown (i32.const 1) (i32.const 0)))
+        (i32.store (i32.const 0) (i32.const 100))
+        (i32.store (i32.const 4) (i32.const 3))
+        (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+    let sandbox = Sandbox::new(512 << 10).expect("sandbox");
+    let program = sandbox
+        .load(&wat::parse_str(wat).expect("wat"))
+        .expect("loads");
+    let exec = sandbox.run(&program, b"", &limits());
+    assert_eq!(exec.outcome, Outcome::Exited(0));
+    assert_eq!(exec.stdout, [1, 1, 57]);
+}
+
+#[test]
 fn the_stderr_tail_is_bounded_and_valid_utf8() {
     let (report, _) = json_report("q2.3", "stderr_flood");
     let sample = report
