@@ -8,6 +8,7 @@ use anyhow::Context;
 
 use crate::grade::answers::{ItemStatus, grade_answers};
 use crate::grade::{self, CodeEntry, StudentReport};
+use crate::handin;
 use crate::sandbox::{Executor, Isolated, LoadError, Sandbox};
 use crate::spec::{Item, Problem};
 use crate::submission::{self, Links, Refusal};
@@ -77,24 +78,10 @@ impl Grader {
 
     /// Grades the folder `dir`: `<id>.wasm` per code problem and an optional `answers.toml`.
     pub fn grade_student(&self, dir: &Path) -> anyhow::Result<StudentReport> {
-        let listing = std::fs::read_dir(dir)
-            .with_context(|| format!("cannot read the student folder `{}`", dir.display()))?;
-        let mut names: Vec<String> = listing
-            .filter_map(Result::ok)
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        let unknown: Vec<String> = names
-            .iter()
-            .filter(|name| {
-                name.as_str() != "answers.toml"
-                    && !name
-                        .strip_suffix(".wasm")
-                        .is_some_and(|id| self.problems.iter().any(|p| p.id == id))
-            })
-            .map(|name| format!("{name}: not a module of a code problem nor answers.toml; ignored"))
-            .collect();
-        let mut warnings = submission::capped(unknown, WARNINGS_PER_SOURCE, "folder");
+        let ids: Vec<String> = self.problems.iter().map(|p| p.id.clone()).collect();
+        let hand_in = handin::read(dir, &ids)?;
+        let mut warnings = submission::capped(hand_in.warnings, WARNINGS_PER_SOURCE, "folder");
+        let folder = hand_in.dir.as_path();
 
         // Problems run in parallel, each on one thread; the report is the same for any `jobs`.
         let graded: Vec<anyhow::Result<CodeEntry>> = crate::parallel::parallel_map(
@@ -102,8 +89,12 @@ impl Grader {
             self.jobs,
             self.max_wasm_stack(),
             |problem| {
-                let path = dir.join(format!("{}.wasm", problem.id));
-                let name = format!("{}.wasm", problem.id);
+                let name = hand_in
+                    .modules
+                    .get(&problem.id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("{}.wasm", problem.id));
+                let path = folder.join(&name);
                 let sandbox = &self.sandboxes[&problem.limits.wasm_stack_bytes];
                 let result =
                     match submission::read(&path, problem.limits.module_bytes, Links::Refuse) {
@@ -144,7 +135,7 @@ impl Grader {
             problems.push(entry);
         }
 
-        let answers_path = dir.join("answers.toml");
+        let answers_path = folder.join(handin::ANSWERS_FILE);
         // Read only as a regular file inside the folder: its text is the student's own, so a
         // TOML error may quote it.
         let answers = match submission::read(&answers_path, ANSWERS_LIMIT, Links::Refuse) {
@@ -205,6 +196,7 @@ impl Grader {
             problems,
             items,
             missing,
+            notes: hand_in.notes,
             warnings,
         })
     }

@@ -18,6 +18,7 @@ pub mod batch;
 pub mod cli;
 pub mod compare;
 pub mod grade;
+pub mod handin;
 pub mod parallel;
 pub mod report;
 pub mod sandbox;

@@ -1080,6 +1080,7 @@ struct StudentSummary {
     max_score: f64,
     pending: f64,
     missing: Vec<String>,
+    notes: Vec<String>,
     warnings: Vec<String>,
     problems: Vec<serde_json::Value>,
     items: Vec<serde_json::Value>,
@@ -2246,5 +2247,44 @@ fn a_compile_past_its_bound_is_an_invalid_submission() {
         report.invalid_submission.as_deref(),
         Some("the module took longer than 1 ms to compile"),
         "{report:?}"
+    );
+}
+
+#[test]
+fn modules_named_as_toolchains_name_them_are_graded_with_a_note() {
+    fixtures();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // An archive that unpacked into one more folder, holding cargo's names.
+    let inner = dir.path().join("ada").join("handin");
+    std::fs::create_dir_all(&inner).expect("mkdir");
+    std::fs::copy(module("q4_3"), inner.join("q4_3.wasm")).expect("copy");
+    std::fs::copy(module("q2_3"), inner.join("Q2.3.WASM")).expect("copy");
+    std::fs::write(inner.join("q43.wasm"), "x").expect("write");
+    let student = dir.path().join("ada");
+    let out = grader(&["grade", student.to_str().expect("p"), "--format", "json"]);
+    let report: StudentSummary = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
+    assert_eq!(report.student, "ada");
+    for id in ["q4.3", "q2.3"] {
+        let entry = report
+            .problems
+            .iter()
+            .find(|p| p["problem"] == id)
+            .expect("problem");
+        assert_eq!(entry["score"], entry["max_score"], "{id}: {entry}");
+    }
+    assert_eq!(
+        report.notes,
+        [
+            "graded the folder `handin/`: the hand-in holds a single folder and no modules",
+            "Q2.3.WASM is graded as q2.3 (a module is named by its problem id: `q2.3.wasm`)",
+            "q4_3.wasm is graded as q4.3 (a module is named by its problem id: `q4.3.wasm`)",
+        ]
+    );
+    assert_eq!(
+        report.warnings,
+        [
+            "q43.wasm: not a module of a code problem nor answers.toml; ignored (did you mean `q4.3.wasm`?)"
+        ]
     );
 }

@@ -126,6 +126,8 @@ pub struct StudentReport {
     pub items: Vec<ItemResult>,
     /// Ids of code problems with no module and items with no answer.
     pub missing: Vec<String>,
+    /// Names accepted under an alias, a folder descended into (contract §8).
+    pub notes: Vec<String>,
     pub warnings: Vec<String>,
 }
 

@@ -93,6 +93,9 @@ pub fn student_human(report: &StudentReport) -> String {
             i.kind.as_str()
         );
     }
+    for n in &report.notes {
+        let _ = writeln!(out, "{} {}", "note:".cyan().bold(), sanitize::text(n));
+    }
     for w in &report.warnings {
         let _ = writeln!(out, "{} {}", "warning:".yellow().bold(), sanitize::text(w));
     }
