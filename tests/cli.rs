@@ -31,7 +31,7 @@ struct Case {
     points: f64,
     max_points: f64,
     message: String,
-    mismatch: Option<Mismatch>,
+    mismatches: Vec<Mismatch>,
     stderr: Option<String>,
     fuel: Option<u64>,
     time_ms: Option<f64>,
@@ -426,8 +426,8 @@ fn wrong_answer_names_field_index_values_and_tolerance() {
     let (report, _) = json_report("q2.3", "q2_3_flipped");
     // Students' reports list the sample cases first.
     let m = report.cases[0]
-        .mismatch
-        .as_ref()
+        .mismatches
+        .first()
         .expect("sample mismatch is shown");
     assert_eq!(
         (m.path.as_str(), m.expected.as_str(), m.got.as_str()),
@@ -479,7 +479,7 @@ fn hidden_cases_show_their_verdict_but_none_of_their_data() {
             "hidden names are numbers"
         );
         assert!(
-            case.mismatch.is_none()
+            case.mismatches.is_empty()
                 && case.stderr.is_none()
                 && case.fuel.is_none()
                 && case.time_ms.is_none(),
@@ -1664,7 +1664,7 @@ fn the_digest_pins_the_problem_set() {
 fn observable(case: &Case) -> String {
     format!(
         "{} {} {:?} {:?} {:?} {:?}",
-        case.verdict, case.message, case.mismatch, case.stderr, case.fuel, case.time_ms
+        case.verdict, case.message, case.mismatches, case.stderr, case.fuel, case.time_ms
     )
 }
 
@@ -2286,5 +2286,40 @@ fn modules_named_as_toolchains_name_them_are_graded_with_a_note() {
         [
             "q43.wasm: not a module of a code problem nor answers.toml; ignored (did you mean `q4.3.wasm`?)"
         ]
+    );
+}
+
+#[test]
+fn reports_teach_what_went_wrong() {
+    fixtures();
+    let shown = |problem: &str, name: &str| {
+        let path = module(name);
+        text(
+            &grader(&[
+                "test",
+                problem,
+                path.to_str().expect("p"),
+                "--color",
+                "never",
+            ])
+            .stdout,
+        )
+    };
+    let debug = shown("q2.3", "debug_print");
+    assert!(
+        debug.contains("stdout began: `debug: x is")
+            && debug.contains("debug output belongs on stderr"),
+        "{debug}"
+    );
+    let null = shown("q2.3", "null_output");
+    assert!(
+        null.contains("found null (a NaN or an infinity? serde_json prints those as null"),
+        "{null}"
+    );
+    // Softmax over the wrong axis: `weights` is wrong as well as `z`, and both are named.
+    let axis = shown("q4.2", "q4_2_column_softmax");
+    assert!(
+        axis.contains("wrong answer: z[") && axis.contains("also: weights["),
+        "{axis}"
     );
 }

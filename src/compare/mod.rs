@@ -87,8 +87,9 @@ fn short_float(x: f64) -> String {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Comparison {
     Match,
-    /// Well-formed output with a wrong value.
-    Mismatch(Mismatch),
+    /// Well-formed output with wrong values: the first of each output field that has one, in
+    /// the order the fields are declared (never empty).
+    Mismatch(Vec<Mismatch>),
     /// Output that breaks the protocol: not one JSON object, a missing field, a wrong type or
     /// shape. `field` is the output field at fault, when there is one.
     Invalid {
@@ -133,46 +134,49 @@ pub fn compare(
             };
         }
     };
+    let mut mismatches = Vec::new();
+    // The first field at fault decides the verdict, as it always has: a protocol error after
+    // a wrong value still reports the wrong values found so far.
+    let invalid = |field: &OutputField, message: String, mismatches: Vec<Mismatch>| {
+        if mismatches.is_empty() {
+            Comparison::Invalid {
+                field: Some(field.name.clone()),
+                message,
+            }
+        } else {
+            Comparison::Mismatch(mismatches)
+        }
+    };
     for field in fields {
         let Some(want) = expected.get(&field.name) else {
             continue;
         };
         let Some(raw) = got.get(&field.name) else {
-            return Comparison::Invalid {
-                field: Some(field.name.clone()),
-                message: format!("missing output field `{}` (a {})", field.name, field.ty),
-            };
+            let message = format!("missing output field `{}` (a {})", field.name, field.ty);
+            return invalid(field, message, mismatches);
         };
         let value = match parse(raw, &field.ty, &field.name) {
             Ok(v) => v,
-            Err(e) => {
-                return Comparison::Invalid {
-                    field: Some(field.name.clone()),
-                    message: e.to_string(),
-                };
-            }
+            Err(e) => return invalid(field, e.to_string(), mismatches),
         };
         if let Some(shape) = &field.shape
             && let Some(actual) = shape_of(&value)
             && actual != *shape
         {
-            return Comparison::Invalid {
-                field: Some(field.name.clone()),
-                message: format!("`{}` has shape {actual:?}, expected {shape:?}", field.name),
-            };
+            let message = format!("`{}` has shape {actual:?}, expected {shape:?}", field.name);
+            return invalid(field, message, mismatches);
         }
         match first_difference(want, &value, &field.tolerance, &field.name) {
             None => {}
-            Some(Difference::Shape(message)) => {
-                return Comparison::Invalid {
-                    field: Some(field.name.clone()),
-                    message,
-                };
-            }
-            Some(Difference::Value(m)) => return Comparison::Mismatch(m),
+            Some(Difference::Shape(message)) => return invalid(field, message, mismatches),
+            Some(Difference::Value(m)) => mismatches.push(m),
         }
     }
-    Comparison::Match
+    if mismatches.is_empty() {
+        Comparison::Match
+    } else {
+        Comparison::Mismatch(mismatches)
+    }
 }
 
 /// The part of `json` at `path`, written like `hs[2][0]` or `scores.D` (the paths mismatches
@@ -372,9 +376,10 @@ mod tests {
         let fields = [field("y", "mat")];
         let want = expected(&[("y", "mat", json!([[-4, -4], [-4, -4]]))]);
         let c = compare(&fields, &want, br#"{"y": [[-4, -4], [4, -4]]}"#);
-        let Comparison::Mismatch(m) = c else {
+        let Comparison::Mismatch(ms) = c else {
             panic!("{c:?}")
         };
+        let m = &ms[0];
         assert_eq!(m.path, "y[1][0]");
         assert_eq!((m.expected.as_str(), m.got.as_str()), ("-4", "4"));
         assert_eq!((m.abs_error, m.rel_error), (Some(8.0), Some(2.0)));
@@ -448,9 +453,10 @@ mod tests {
         let out = b"  {\"note\": 1, \"mask\": [[0, \"-Infinity\"], [-0.0, 0]]}\n\n";
         assert_eq!(compare(&fields, &want, out), Comparison::Match);
         let wrong = br#"{"mask": [[0, -1e9], [0, 0]]}"#;
-        let Comparison::Mismatch(m) = compare(&fields, &want, wrong) else {
+        let Comparison::Mismatch(ms) = compare(&fields, &want, wrong) else {
             panic!()
         };
+        let m = &ms[0];
         assert_eq!(
             (m.path.as_str(), m.expected.as_str()),
             ("mask[0][1]", "-inf")
@@ -473,21 +479,23 @@ mod tests {
             ),
             Comparison::Match
         );
-        let Comparison::Mismatch(m) = compare(
+        let Comparison::Mismatch(ms) = compare(
             &fields,
             &want,
             br#"{"bytes": -2147483648, "fused": ["a","b"]}"#,
         ) else {
             panic!()
         };
+        let m = &ms[0];
         assert_eq!(m.path, "bytes");
-        let Comparison::Mismatch(m) = compare(
+        let Comparison::Mismatch(ms) = compare(
             &fields,
             &want,
             br#"{"bytes": 2147483648, "fused": ["b","a"]}"#,
         ) else {
             panic!()
         };
+        let m = &ms[0];
         assert_eq!(m.path, "fused[0]");
         let c = compare(
             &fields,
@@ -501,17 +509,19 @@ mod tests {
     fn maps_report_missing_and_extra_keys() {
         let fields = [field("scores", "map<float>")];
         let want = expected(&[("scores", "map<float>", json!({"a": 0.5, "b": 0.25}))]);
-        let Comparison::Mismatch(m) = compare(&fields, &want, br#"{"scores": {"a": 0.5}}"#) else {
+        let Comparison::Mismatch(ms) = compare(&fields, &want, br#"{"scores": {"a": 0.5}}"#) else {
             panic!()
         };
+        let m = &ms[0];
         assert_eq!(m.path, "scores.b");
-        let Comparison::Mismatch(m) = compare(
+        let Comparison::Mismatch(ms) = compare(
             &fields,
             &want,
             br#"{"scores": {"a": 0.5, "b": 0.25, "c": 1}}"#,
         ) else {
             panic!()
         };
+        let m = &ms[0];
         assert_eq!(m.path, "scores.c");
     }
 

@@ -171,6 +171,18 @@ pub fn json_kind(v: &Json) -> &'static str {
     }
 }
 
+/// `null` where a number belongs is nearly always a NaN or an infinity that serde_json (or
+/// JavaScript) printed as `null`: say so, and how to write one.
+fn null_hint(json: &Json, ty: &FieldType) -> &'static str {
+    let numeric = matches!(ty, FieldType::Float | FieldType::Vec | FieldType::Mat);
+    if json.is_null() && numeric {
+        " (a NaN or an infinity? serde_json prints those as null: write the strings \"nan\", \
+         \"inf\" or \"-inf\")"
+    } else {
+        ""
+    }
+}
+
 /// Reads a float: a JSON number or one of the contract's non-finite strings.
 pub fn parse_float(v: &Json) -> Option<f64> {
     match v {
@@ -189,7 +201,12 @@ pub fn parse_float(v: &Json) -> Option<f64> {
 pub fn parse(json: &Json, ty: &FieldType, path: &str) -> Result<Value, TypeError> {
     let wrong = || TypeError {
         path: path.to_string(),
-        message: format!("expected {}, found {}", ty.describe(), json_kind(json)),
+        message: format!(
+            "expected {}, found {}{}",
+            ty.describe(),
+            json_kind(json),
+            null_hint(json, ty)
+        ),
     };
     Ok(match ty {
         FieldType::Optional(_) if json.is_null() => Value::Null,
@@ -266,8 +283,9 @@ fn floats(json: &Json, path: &str) -> Option<Result<Vec<f64>, TypeError>> {
                 parse_float(item).ok_or_else(|| TypeError {
                     path: format!("{path}[{i}]"),
                     message: format!(
-                        "expected a number (or \"inf\", \"-inf\", \"nan\"), found {}",
-                        json_kind(item)
+                        "expected a number (or \"inf\", \"-inf\", \"nan\"), found {}{}",
+                        json_kind(item),
+                        null_hint(item, &FieldType::Float)
                     ),
                 })
             })
@@ -333,6 +351,24 @@ impl Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn null_where_a_number_belongs_says_how_to_write_non_finite_floats() {
+        for (json, ty) in [
+            (serde_json::json!(null), FieldType::Float),
+            (serde_json::json!([1.0, null]), FieldType::Vec),
+            (serde_json::json!([[1.0], [null]]), FieldType::Mat),
+        ] {
+            let e = parse(&json, &ty, "x").expect_err("null is not a number");
+            assert!(
+                e.message.contains("serde_json prints those as null")
+                    && e.message.contains("\"inf\""),
+                "{e}"
+            );
+        }
+        let e = parse(&serde_json::json!(null), &FieldType::Int, "n").expect_err("int");
+        assert!(!e.message.contains("serde_json"), "{e}");
+    }
 
     #[test]
     fn huge_integers_are_called_what_they_are() {

@@ -25,8 +25,8 @@ pub struct CaseResult {
     pub max_points: f64,
     /// What happened, in words; for hidden cases without any of the case's data.
     pub message: String,
-    /// The first wrong value (visible cases only).
-    pub mismatch: Option<Mismatch>,
+    /// The first wrong value of each output field that has one (visible cases only).
+    pub mismatches: Vec<Mismatch>,
     /// The end of the program's stderr (visible cases only), valid UTF-8.
     pub stderr: Option<String>,
     /// Instructions used, in fuel units: identical on every run (staff view only for hidden
@@ -52,7 +52,7 @@ impl CaseResult {
         CaseResult {
             name: hidden_case_name(hidden_number),
             message: self.verdict.hidden_message().to_string(),
-            mismatch: None,
+            mismatches: Vec::new(),
             stderr: None,
             fuel: None,
             time_ms: None,
@@ -226,7 +226,7 @@ pub fn refused(problem: &Problem, submission: &str, reason: &LoadError) -> Probl
             points: 0.0,
             max_points: case.points,
             message: format!("the module {reason}"),
-            mismatch: None,
+            mismatches: Vec::new(),
             stderr: None,
             fuel: Some(0),
             time_ms: Some(0.0),
@@ -244,7 +244,7 @@ pub fn refused(problem: &Problem, submission: &str, reason: &LoadError) -> Probl
 }
 
 fn case_result(problem: &Problem, case: &TestCase, exec: &Execution) -> CaseResult {
-    let (verdict, message, mismatch) = judge(exec, problem, case, &problem.limits.run);
+    let (verdict, message, mismatches) = judge(exec, problem, case, &problem.limits.run);
     CaseResult {
         name: case.name.clone(),
         visibility: case.visibility,
@@ -256,7 +256,7 @@ fn case_result(problem: &Problem, case: &TestCase, exec: &Execution) -> CaseResu
         },
         max_points: case.points,
         message,
-        mismatch,
+        mismatches,
         stderr: (!exec.stderr_tail.is_empty()).then(|| stderr_text(exec)),
         fuel: Some(exec.fuel_used),
         time_ms: Some(exec.wall_time.as_secs_f64() * 1e3),
@@ -270,19 +270,26 @@ fn judge(
     problem: &Problem,
     case: &TestCase,
     limits: &Limits,
-) -> (Verdict, String, Option<Mismatch>) {
+) -> (Verdict, String, Vec<Mismatch>) {
     use Verdict::*;
     let (verdict, message) = match &exec.outcome {
         Outcome::Exited(0) => {
             match compare::compare(&problem.outputs, &case.expected, &exec.stdout) {
                 Comparison::Match => (Accepted, "accepted".to_string()),
-                Comparison::Mismatch(m) => {
-                    return (
-                        WrongAnswer,
-                        format!("wrong answer: {}", m.describe()),
-                        Some(m),
-                    );
+                Comparison::Mismatch(mismatches) => {
+                    let first = mismatches
+                        .first()
+                        .map(Mismatch::describe)
+                        .unwrap_or_default();
+                    return (WrongAnswer, format!("wrong answer: {first}"), mismatches);
                 }
+                Comparison::Invalid {
+                    field: None,
+                    message,
+                } => (
+                    InvalidOutput,
+                    format!("invalid output: {message}{}", stdout_preview(&exec.stdout)),
+                ),
                 Comparison::Invalid { message, .. } => {
                     (InvalidOutput, format!("invalid output: {message}"))
                 }
@@ -346,7 +353,30 @@ fn judge(
             },
         ),
     };
-    (verdict, message, None)
+    (verdict, message, Vec::new())
+}
+
+/// How stdout began, for output that is not one JSON object: the first 200 bytes, and a
+/// hint when a debug print came before the JSON.
+fn stdout_preview(stdout: &[u8]) -> String {
+    const SHOWN: usize = 200;
+    let text = String::from_utf8_lossy(&stdout[..stdout.len().min(SHOWN)]);
+    let shown = crate::sanitize::line(text.trim_end());
+    let more = if stdout.len() > SHOWN { "…" } else { "" };
+    let trimmed = String::from_utf8_lossy(stdout);
+    let trimmed = trimmed.trim_start();
+    let debug_first = !trimmed.starts_with('{') && trimmed.contains('{');
+    let hint = if debug_first {
+        "; something was printed before the JSON object: debug output belongs on stderr \
+         (eprintln! in Rust, fprintf(stderr, …) in C)"
+    } else {
+        ""
+    };
+    if stdout.iter().all(u8::is_ascii_whitespace) {
+        String::new()
+    } else {
+        format!("; stdout began: `{shown}{more}`{hint}")
+    }
 }
 
 fn stderr_text(exec: &Execution) -> String {

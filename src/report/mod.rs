@@ -236,6 +236,11 @@ fn case_line(out: &mut String, case: &CaseResult, name_width: usize) {
     );
     if !accepted {
         let _ = writeln!(out, "      {}", sanitize::text(&case.message));
+        // The first wrong value of every other output field, too: a bug in `weights` shows
+        // even when `z` is also wrong.
+        for m in case.mismatches.iter().skip(1) {
+            let _ = writeln!(out, "      also: {}", sanitize::text(&m.describe()));
+        }
     }
     if let (Some(stderr), false) = (&case.stderr, accepted)
         && case.visibility == Visibility::Sample
