@@ -147,7 +147,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
             let result = if *staff { result } else { result.for_student() };
             match format {
                 Format::Human => emit(&report::human(&result))?,
-                Format::Json => emit(&(report::json(&result) + "\n"))?,
+                Format::Json => emit(&(report::json(&result, &course.digest()?.0) + "\n"))?,
             }
             Ok(Exit::graded(result.all_accepted()))
         }
@@ -166,7 +166,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
             };
             match format {
                 Format::Human => emit(&report::student_human(&report))?,
-                Format::Json => emit(&(report::json(&report) + "\n"))?,
+                Format::Json => emit(&(report::json(&report, &course.digest()?.0) + "\n"))?,
             }
             Ok(Exit::graded(report.complete()))
         }

@@ -7,10 +7,10 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::grade::answers::{ItemStatus, grade_answers};
-use crate::grade::{self, CodeEntry, StudentReport};
+use crate::grade::{self, CodeEntry, Missing, StudentReport};
 use crate::handin;
 use crate::sandbox::{Executor, Isolated, LoadError, Sandbox};
-use crate::spec::{Item, Problem};
+use crate::spec::{Item, Kind, Problem};
 use crate::submission::{self, Links, Refusal};
 
 /// The most bytes of `answers.toml` read: a real one is a few KiB.
@@ -130,7 +130,10 @@ impl Grader {
             // The grader's own failure (a worker that cannot start) stops this student.
             let entry = entry?;
             if entry.result.is_none() {
-                missing.push(entry.problem.clone());
+                missing.push(Missing {
+                    id: entry.problem.clone(),
+                    kind: Kind::Code,
+                });
             }
             problems.push(entry);
         }
@@ -173,7 +176,10 @@ impl Grader {
             items
                 .iter()
                 .filter(|i| i.status == ItemStatus::Missing)
-                .map(|i| format!("{} ({})", i.id, i.kind.as_str())),
+                .map(|i| Missing {
+                    id: i.id.clone(),
+                    kind: i.kind,
+                }),
         );
 
         let score = problems.iter().map(|p| p.score).fold(0.0, |a, b| a + b)

@@ -13,6 +13,13 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Report {
+    /// What made the report: at the top level only (a `grade` report's problems lack them).
+    #[serde(default)]
+    schema_version: Option<u32>,
+    #[serde(default)]
+    grader_version: Option<String>,
+    #[serde(default)]
+    course_digest: Option<String>,
     problem: String,
     title: String,
     submission: String,
@@ -1075,15 +1082,26 @@ fn a_stale_generated_file_is_a_spec_error() {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StudentSummary {
+    schema_version: u32,
+    grader_version: String,
+    course_digest: String,
     student: String,
     score: f64,
     max_score: f64,
     pending: f64,
-    missing: Vec<String>,
+    missing: Vec<MissingPart>,
     notes: Vec<String>,
     warnings: Vec<String>,
     problems: Vec<serde_json::Value>,
     items: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct MissingPart {
+    id: String,
+    kind: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -2097,7 +2115,9 @@ fn hostile_modules_end_within_bounded_time_and_memory() {
     );
     let course = dir.path().to_str().expect("p");
     const MIB: u64 = 1 << 20;
-    // (module, problem, jobs, verdict, message, most seconds, most MiB for the process tree)
+    // (module, problem, jobs, verdict, message, most seconds, most MiB for the process tree).
+    // The seconds are bounds against a hang, generous for a loaded machine: unbounded, these
+    // ran for minutes to hours (fill_bomb ≈ 50 s a case), or took gigabytes.
     let table: [(&str, &str, &str, &str, &str, f64, u64); 9] = [
         (
             "fill_bomb",
@@ -2321,5 +2341,41 @@ fn reports_teach_what_went_wrong() {
     assert!(
         axis.contains("wrong answer: z[") && axis.contains("also: weights["),
         "{axis}"
+    );
+}
+
+#[test]
+fn json_reports_say_what_made_them() {
+    let (report, _) = json_report("q2.3", "q2_3");
+    let digest = text(&grader(&["digest"]).stdout);
+    let digest = digest
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(report.schema_version, Some(2));
+    assert_eq!(
+        report.grader_version.as_deref(),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(report.course_digest.as_deref(), Some(digest.as_str()));
+    let (ben, _) = grade_student("ben");
+    assert_eq!(
+        (ben.schema_version, ben.course_digest.as_str()),
+        (2, digest.as_str())
+    );
+    assert!(!ben.grader_version.is_empty());
+    // Missing parts are structured, each once.
+    let q14 = ben.missing.iter().filter(|m| m.id == "q1.4").count();
+    assert_eq!(q14, 1);
+    assert!(
+        ben.missing
+            .iter()
+            .any(|m| m.id == "q1.4" && m.kind == "code")
+    );
+    assert!(
+        ben.missing
+            .iter()
+            .any(|m| m.id == "q1.3" && m.kind == "answer")
     );
 }

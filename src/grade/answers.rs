@@ -148,10 +148,17 @@ fn lookup<'a>(table: &'a toml::Table, name: &str) -> Option<&'a toml::Value> {
 }
 
 /// The answer's text for the TA: every non-blank value, with its key.
+/// One value is the answer as written; several are each given with their key.
 fn manual_text(table: &toml::Table) -> String {
-    table
+    let given: Vec<(&String, &toml::Value)> = table
         .iter()
         .filter(|(_, v)| v.as_str().is_none_or(|s| !s.trim().is_empty()))
+        .collect();
+    if let [(_, toml::Value::String(text))] = given[..] {
+        return text.clone();
+    }
+    given
+        .into_iter()
         .map(|(k, v)| match v {
             toml::Value::String(s) => format!("{k}: {s}"),
             other => format!("{k}: {other}"),

@@ -113,6 +113,14 @@ pub struct CodeEntry {
     pub result: Option<ProblemResult>,
 }
 
+/// A part of the course with nothing handed in for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Missing {
+    pub id: String,
+    pub kind: crate::spec::Kind,
+}
+
 /// Everything one student handed in, graded: code problems, answers, what is missing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -124,8 +132,8 @@ pub struct StudentReport {
     pub pending: f64,
     pub problems: Vec<CodeEntry>,
     pub items: Vec<ItemResult>,
-    /// Ids of code problems with no module and items with no answer.
-    pub missing: Vec<String>,
+    /// Code problems with no module and items with no answer.
+    pub missing: Vec<Missing>,
     /// Names accepted under an alias, a folder descended into (contract §8).
     pub notes: Vec<String>,
     pub warnings: Vec<String>,

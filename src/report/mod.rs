@@ -11,15 +11,35 @@ use crate::grade::{CaseResult, ProblemResult, StudentReport, Verdict};
 use crate::sanitize;
 use crate::spec::Visibility;
 
-/// The machine-readable report: a result model (one problem, or a whole student) as JSON.
-pub fn json<T: serde::Serialize>(result: &T) -> String {
-    serde_json::to_string_pretty(result).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+/// The version of the JSON reports' shape: raised when a field changes meaning or goes.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The machine-readable report: a result model (one problem, or a whole student) as JSON,
+/// with what made it: the schema version, the grader's version and the digest of the
+/// problem set (`grader digest`), so that a stored report can be checked against a course.
+pub fn json<T: serde::Serialize>(result: &T, course_digest: &str) -> String {
+    let mut value = serde_json::to_value(result).unwrap_or_default();
+    if let serde_json::Value::Object(map) = &mut value {
+        map.insert("schema_version".into(), SCHEMA_VERSION.into());
+        map.insert("grader_version".into(), env!("CARGO_PKG_VERSION").into());
+        map.insert(
+            "course_digest".into(),
+            format!("sha256:{course_digest}").into(),
+        );
+    }
+    serde_json::to_string_pretty(&value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
-/// A whole-course report for people: a line per problem and item, then the total.
+/// A whole-course report for people: what needs attention first, then a line per problem
+/// and item, then the total.
 pub fn student_human(report: &StudentReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}", format!("student {}", report.student).bold());
+    let _ = writeln!(
+        out,
+        "{}",
+        format!("student {}", sanitize::line(&report.student)).bold()
+    );
+    out.push_str(&attention(report));
     let width = report
         .problems
         .iter()
@@ -99,14 +119,6 @@ pub fn student_human(report: &StudentReport) -> String {
     for w in &report.warnings {
         let _ = writeln!(out, "{} {}", "warning:".yellow().bold(), sanitize::text(w));
     }
-    if !report.missing.is_empty() {
-        let _ = writeln!(
-            out,
-            "missing ({}): {}",
-            report.missing.len(),
-            report.missing.join(", ")
-        );
-    }
     let pending = if report.pending > 0.0 {
         format!(" + {} pending", points(report.pending))
     } else {
@@ -125,6 +137,96 @@ pub fn student_human(report: &StudentReport) -> String {
         } else {
             total.bold()
         }
+    );
+    out
+}
+
+/// What needs the student's attention, before the full listing: problems not at full marks
+/// and why, answers not right, what is missing, what waits for a TA.
+fn attention(report: &StudentReport) -> String {
+    let mut lines = Vec::new();
+    for p in &report.problems {
+        let Some(result) = &p.result else { continue };
+        if result.all_accepted() {
+            continue;
+        }
+        let why = match &result.invalid_submission {
+            Some(reason) => format!("invalid submission: {}", sanitize::line(reason)),
+            None => {
+                let failed = result
+                    .cases
+                    .iter()
+                    .filter(|c| c.verdict != Verdict::Accepted);
+                let first = result
+                    .cases
+                    .iter()
+                    .find(|c| c.verdict != Verdict::Accepted)
+                    .map(|c| verdict_words(c.verdict))
+                    .unwrap_or_default();
+                format!("{} cases failed (first: {first})", failed.count())
+            }
+        };
+        lines.push(format!(
+            "{:<7} {}/{}  {why}",
+            p.problem,
+            points(p.score),
+            points(p.max_score)
+        ));
+    }
+    for i in &report.items {
+        if matches!(i.status, ItemStatus::Partial | ItemStatus::Incorrect) {
+            let wrong: Vec<&str> = i
+                .fields
+                .iter()
+                .filter(|f| !f.correct)
+                .map(|f| f.name.as_str())
+                .collect();
+            lines.push(format!(
+                "{:<7} {}/{}  {} wrong: {}",
+                i.id,
+                points(i.score),
+                points(i.max_score),
+                i.kind.as_str(),
+                wrong.join(", ")
+            ));
+        }
+    }
+    if !report.missing.is_empty() {
+        let listed: Vec<String> = report
+            .missing
+            .iter()
+            .map(|m| format!("{} ({})", m.id, m.kind.as_str()))
+            .collect();
+        lines.push(format!(
+            "missing ({}): {}",
+            report.missing.len(),
+            listed.join(", ")
+        ));
+    }
+    let pending: Vec<&str> = report
+        .items
+        .iter()
+        .filter(|i| i.status == ItemStatus::Pending)
+        .map(|i| i.id.as_str())
+        .collect();
+    if !pending.is_empty() {
+        lines.push(format!(
+            "pending, graded by a TA ({} points): {}",
+            points(report.pending),
+            pending.join(", ")
+        ));
+    }
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("{}\n", "Needs attention".bold());
+    for line in lines {
+        let _ = writeln!(out, "  {line}");
+    }
+    let _ = writeln!(
+        out,
+        "  {}",
+        "details of a problem: grader test <id> <folder>/<id>.wasm".dimmed()
     );
     out
 }
