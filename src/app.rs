@@ -438,17 +438,19 @@ fn show_item(item: &crate::spec::Item) -> String {
         let _ = writeln!(out, "\n{}", "Fields:".bold());
     }
     for f in &item.fields {
-        let options = f
-            .options
-            .as_ref()
-            .map(|o| format!(", one of: {}", o.join(", ")))
-            .unwrap_or_default();
+        // Choices are compared as the README says: letter case and surrounding spaces aside.
+        let how = match &f.options {
+            Some(options) => format!(
+                "one of: {}; letter case and surrounding spaces ignored",
+                options.join(", ")
+            ),
+            None => f.precision.describe(),
+        };
         let _ = writeln!(
             out,
-            "  {}: {} ({}{options}; {} pt)",
+            "  {}: {} ({how}; {} pt)",
             f.name,
             f.ty,
-            f.precision.describe(),
             report::points(f.points)
         );
     }
@@ -466,13 +468,10 @@ fn show(problem: &Problem) -> String {
     }
     let _ = writeln!(out, "{}", "Output (one JSON object on stdout):".bold());
     for o in &problem.outputs {
-        let tol = if matches!(
-            o.ty,
-            crate::compare::FieldType::Int | crate::compare::FieldType::Str
-        ) {
-            "exact".to_string()
-        } else {
+        let tol = if o.ty.has_floats() {
             o.tolerance.describe()
+        } else {
+            "exact".to_string()
         };
         let shape = o
             .shape

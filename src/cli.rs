@@ -6,12 +6,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// The examples of `--help`; `main` appends the table of exit codes (`app::Exit`).
 pub const EXAMPLES: &str = "\
-Examples:
+Examples (in the grader's repository, after scripts/demo):
   grader list
   grader show q2.3
-  grader test q2.3 solution.wasm
-  grader test q2.3 solution.wasm --format json
-  grader grade fixtures/cohort/ada
+  grader test q2.3 target/fixtures/q2_3.wasm
+  grader test q2.3 target/fixtures/q2_3.wasm --format json
+  grader grade target/cohort/ada
   grader check
   grader verify
   grader gen q2.3";

@@ -2379,3 +2379,56 @@ fn json_reports_say_what_made_them() {
             .any(|m| m.id == "q1.3" && m.kind == "answer")
     );
 }
+
+/// The `grader …` lines of the README's code blocks and of `grader --help`'s examples.
+fn documented_commands() -> Vec<String> {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).expect("README");
+    let mut in_block = false;
+    let mut commands = Vec::new();
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_block = !in_block;
+        } else if in_block && line.starts_with("grader ") {
+            commands.push(line.split(" # ").next().unwrap_or(line).trim().to_string());
+        }
+    }
+    let help = text(&grader(&["--help"]).stdout);
+    commands.extend(
+        help.lines()
+            .skip_while(|l| !l.starts_with("Examples"))
+            .skip(1)
+            .take_while(|l| l.starts_with("  grader "))
+            .map(|l| l.trim().to_string()),
+    );
+    commands
+}
+
+#[test]
+fn every_documented_example_runs_as_written() {
+    fixtures();
+    let commands = documented_commands();
+    assert!(commands.len() >= 15, "{commands:?}");
+    // In a copy of the course (gen writes data files), with the repository's built modules.
+    let dir = course_copy();
+    std::os::unix::fs::symlink(Path::new(ROOT).join("target"), dir.path().join("target"))
+        .expect("symlink target");
+    for command in commands {
+        // A line with a <placeholder> is a template for the reader's own files.
+        if command.contains('<') {
+            continue;
+        }
+        let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+        let out = Command::new(env!("CARGO_BIN_EXE_grader"))
+            .args(&args)
+            .current_dir(dir.path())
+            .env_remove("GRADER_COURSE")
+            .output()
+            .expect("grader");
+        let stderr = text(&out.stderr);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)) && !stderr.contains("error:"),
+            "`{command}` does not run as written ({:?}): {stderr}",
+            out.status.code()
+        );
+    }
+}

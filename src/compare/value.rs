@@ -96,6 +96,16 @@ impl serde::Serialize for FieldType {
 }
 
 impl FieldType {
+    /// Whether values of this type hold floats, compared with a tolerance; the rest compare
+    /// exactly (`show` prints no tolerance for them).
+    pub fn has_floats(&self) -> bool {
+        match self {
+            Self::Float | Self::Vec | Self::Mat => true,
+            Self::List(inner) | Self::Map(inner) | Self::Optional(inner) => inner.has_floats(),
+            Self::Int | Self::Bool | Self::Str | Self::Json => false,
+        }
+    }
+
     /// The type in words, for "expected …" messages.
     fn describe(&self) -> String {
         match self {

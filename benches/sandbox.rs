@@ -2,7 +2,7 @@
 //! compile time per module, and time per test case in the sandbox against the same program
 //! built natively and spawned as one process per case.
 //!
-//! Run with `scripts/bench` (it builds the fixtures and the native baseline first).
+//! Run with `scripts/bench` (it builds the fixtures, the grader and the native baseline first).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,12 +27,15 @@ fn micros(d: Duration) -> String {
 }
 
 fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let (Some(fixtures), Some(native)) = (args.next(), args.next()) else {
-        bail!("usage: bench <fixtures dir> <native build of q2_3>");
+    // `cargo bench` adds `--bench`: only the plain arguments are ours.
+    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
+    let (Some(fixtures), Some(native), Some(grader_exe)) = (args.next(), args.next(), args.next())
+    else {
+        bail!("usage: sandbox <fixtures dir> <native build of q2_3> <grader binary>");
     };
     let fixtures = PathBuf::from(fixtures);
     let native = PathBuf::from(native);
+    let grader_exe = PathBuf::from(grader_exe);
     let limits = Limits {
         fuel: 2_000_000_000,
         wall: Duration::from_secs(10),
@@ -121,10 +124,6 @@ fn main() -> anyhow::Result<()> {
 
     // The same 200 cases run in this process and in a worker process (what grading does):
     // both compile once; the difference is the process boundary.
-    let grader_exe = std::env::current_exe()?
-        .parent()
-        .context("the bench binary's folder")?
-        .join("grader");
     let isolated = Isolated::new(grader_exe.clone(), 512 << 10);
     let wasm = read(&fixtures, "q2_3")?;
     let stdins = vec![INPUT.to_vec(); CASES_PER_ROUND];
