@@ -2253,3 +2253,145 @@ fn a_compile_past_its_bound_is_an_invalid_submission() {
         "{report:?}"
     );
 }
+
+/// ada's answers.toml with `edits` applied (each `(from, to)` once), in a fresh folder.
+fn student_with_answers(edits: &[(&str, &str)]) -> tempfile::TempDir {
+    let mut text =
+        std::fs::read_to_string(Path::new(ROOT).join("fixtures/cohort/ada/answers.toml"))
+            .expect("ada");
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from}");
+        text = text.replacen(from, to, 1);
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("answers.toml"), text).expect("write");
+    dir
+}
+
+fn grade_folder(dir: &Path) -> (StudentSummary, Output) {
+    let out = grader(&["grade", dir.to_str().expect("p"), "--format", "json"]);
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}\n{}{}", text(&out.stdout), text(&out.stderr)));
+    (report, out)
+}
+
+#[test]
+fn a_partly_broken_answers_file_costs_only_the_broken_questions() {
+    let dir = student_with_answers(&[
+        ("cos = 0.96", "cos = 24/25"),
+        ("[\"q2.3\"]", "[\"q2.2\"]\nparams = 1\n\n[\"q2.3\"]"),
+        ("d_k = 64", "d_k = 64\nheads = 8"),
+        ("h2 = 0.4050", "h2 = \"0.4050\""),
+        ("z = 0.2", "z = \"1/5\""),
+        ("[\"q12.1\"]", "[q12.1]"),
+    ]);
+    let (report, out) = grade_folder(dir.path());
+    let status = |id: &str| {
+        item(&report, id)["status"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    for id in ["q1.1", "q3.1", "q4.4", "q12.1", "q2.3", "q5.1"] {
+        assert_eq!(status(id), "correct", "{id}: {}", item(&report, id));
+    }
+    for id in ["q6.1", "q2.2"] {
+        let it = item(&report, id);
+        assert_eq!(
+            (it["status"].as_str(), it["score"].as_f64()),
+            (Some("incorrect"), Some(0.0)),
+            "{it}"
+        );
+        assert!(
+            it["fields"][0]["message"].as_str().is_some_and(
+                |m| m.starts_with(&format!("the table [\"{id}\"] could not be read (line "))
+            ),
+            "{it}"
+        );
+    }
+    // Every answer item but the two broken ones at full marks, manual items pending.
+    let answer_points: f64 = report
+        .items
+        .iter()
+        .map(|i| i["score"].as_f64().unwrap_or(0.0))
+        .sum();
+    let lost = item(&report, "q6.1")["max_score"].as_f64().unwrap_or(0.0)
+        + item(&report, "q2.2")["max_score"].as_f64().unwrap_or(0.0);
+    let auto: f64 = report
+        .items
+        .iter()
+        .filter(|i| i["kind"] != "manual")
+        .map(|i| i["max_score"].as_f64().unwrap_or(0.0))
+        .sum();
+    assert_eq!(answer_points, auto - lost);
+    let written = std::fs::read_to_string(dir.path().join("answers.toml")).expect("answers");
+    let line_of = |needle: &str| {
+        written
+            .lines()
+            .position(|l| l == needle)
+            .map(|n| n + 1)
+            .expect(needle)
+    };
+    let (cos, twice) = (line_of("cos = 24/25"), 19);
+    assert_eq!(line_of("params = 1"), twice + 1);
+    let w = &report.warnings;
+    assert!(
+        w.iter().any(|w| w.starts_with(&format!(
+            "answers.toml line {cos}: [\"q6.1\"] could not be read, so the question scores 0: "
+        )) && w.contains("write a fraction in quotes")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter().any(|w| w.starts_with(&format!(
+            "answers.toml line {twice}: [\"q2.2\"] could not be read"
+        )) && w.contains("the table is given twice")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w
+                == "answers.toml: [\"q4.4\"] has no field `heads` (it asks for: d_k); ignored"),
+        "{w:?}"
+    );
+    assert_eq!(w.len(), 3, "{w:?}");
+    assert_eq!(out.status.code(), Some(1));
+    let human = text(&grader(&["grade", dir.path().to_str().expect("p")]).stdout);
+    assert!(human.contains("could not be read"), "{human}");
+}
+
+#[test]
+fn the_answers_template_grades_as_all_unanswered() {
+    let out = grader(&["answers"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let template = text(&out.stdout);
+    toml::from_str::<toml::Table>(&template).expect("the template is TOML");
+    assert!(
+        !template.contains("0.5498") && !template.contains("rubric"),
+        "{template}"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("answers.toml");
+    let out = grader(&["answers", "--output", path.to_str().expect("p")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&path).expect("written"), template);
+    let (report, _) = grade_folder(dir.path());
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    assert_eq!(report.score, 0.0);
+    assert_eq!(report.items.len(), 35);
+    assert!(
+        report.items.iter().all(|i| i["status"] == "missing"),
+        "{:?}",
+        report.items
+    );
+    assert_eq!(report.missing.len(), 25 + 35);
+    // Never over an existing file.
+    std::fs::write(&path, "mine").expect("write");
+    let out = grader(&["answers", "--output", path.to_str().expect("p")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("already exists; not overwritten"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&path).expect("kept"), "mine");
+}

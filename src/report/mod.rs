@@ -11,6 +11,8 @@ use crate::grade::{CaseResult, ProblemResult, StudentReport, Verdict};
 use crate::sanitize;
 use crate::spec::Visibility;
 
+pub mod template;
+
 /// The machine-readable report: a result model (one problem, or a whole student) as JSON.
 pub fn json<T: serde::Serialize>(result: &T) -> String {
     serde_json::to_string_pretty(result).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
