@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::Path;
 
+use anyhow::Context as _;
 use colored::Colorize;
 
 use crate::batch::Grader;
@@ -210,6 +211,38 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
             Ok(Exit::Success)
         }
         Command::List { format } => list(&course, *format),
+        Command::Answers { output } => {
+            let (_, items) = course.everything()?;
+            let template = report::template::answers_template(&items);
+            match output {
+                None => emit(&template)?,
+                Some(path) => {
+                    use std::io::Write;
+                    let mut file = match std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(path)
+                    {
+                        Ok(file) => file,
+                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                            return Err(UsageError(format!(
+                                "`{}` already exists; not overwritten (choose another --output, or remove it)",
+                                path.display()
+                            ))
+                            .into());
+                        }
+                        Err(e) => {
+                            return Err(anyhow::Error::new(e)
+                                .context(format!("cannot create `{}`", path.display())));
+                        }
+                    };
+                    file.write_all(template.as_bytes())
+                        .with_context(|| format!("writing `{}`", path.display()))?;
+                    emit(&format!("wrote {}\n", path.display()))?;
+                }
+            }
+            Ok(Exit::Success)
+        }
         Command::Show { problem } => {
             // A question may have a code part, a paper part, or both.
             let id = resolve_id(&course, problem, IdKind::Any)?;

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use crate::grade::answer_file;
 use crate::grade::answers::{ItemStatus, grade_answers};
 use crate::grade::{self, CodeEntry, Missing, StudentReport};
 use crate::handin;
@@ -139,33 +140,37 @@ impl Grader {
         }
 
         let answers_path = folder.join(handin::ANSWERS_FILE);
+        let code_ids: Vec<String> = self.problems.iter().map(|p| p.id.clone()).collect();
         // Read only as a regular file inside the folder: its text is the student's own, so a
-        // TOML error may quote it.
+        // warning may quote it. A broken table costs only its own question (contract §7).
         let answers = match submission::read(&answers_path, ANSWERS_LIMIT, Links::Refuse) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => match toml::from_str::<toml::Table>(&text) {
-                    Ok(table) => Some(table),
+            Ok(bytes) => {
+                let text = match String::from_utf8(bytes) {
+                    Ok(text) => text,
                     Err(e) => {
-                        let detail = e.to_string().trim_end().replace('\n', "\n    ");
-                        warnings.push(format!("answers.toml is not valid TOML, so no answer in it was graded: {detail}"));
-                        None
+                        let at = e.utf8_error().valid_up_to();
+                        let bytes = e.into_bytes();
+                        let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+                        warnings.push(format!(
+                            "answers.toml line {line}: not UTF-8 text (byte {at}); each bad byte read as U+FFFD"
+                        ));
+                        String::from_utf8_lossy(&bytes).into_owned()
                     }
-                },
-                Err(e) => {
-                    warnings.push(format!(
-                        "answers.toml is not UTF-8 text (byte {}); no answer was graded",
-                        e.utf8_error().valid_up_to()
-                    ));
-                    None
-                }
-            },
+                };
+                let ids: Vec<String> = self
+                    .items
+                    .iter()
+                    .map(|i| i.id.clone())
+                    .chain(code_ids.iter().cloned())
+                    .collect();
+                Some(answer_file::read(&text, &ids))
+            }
             Err(Refusal::NotFound) => None,
             Err(e) => {
                 warnings.push(format!("answers.toml {e}; no answer was graded"));
                 None
             }
         };
-        let code_ids: Vec<String> = self.problems.iter().map(|p| p.id.clone()).collect();
         let (items, answer_warnings) = grade_answers(&self.items, answers.as_ref(), &code_ids);
         warnings.extend(submission::capped(
             answer_warnings,

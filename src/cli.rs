@@ -12,9 +12,11 @@ Examples (in the grader's repository, after scripts/demo):
   grader test q2.3 target/fixtures/q2_3.wasm
   grader test q2.3 target/fixtures/q2_3.wasm --format json
   grader grade target/cohort/ada
+  grader answers
   grader check
   grader verify
-  grader gen q2.3";
+  grader gen q2.3
+  grader answers --output answers.toml";
 
 /// Grade WebAssembly submissions against a course's problem specs.
 ///
@@ -86,6 +88,12 @@ pub enum Command {
     List {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+    },
+    /// Print a blank answers.toml: a table per answer, choice and manual item, to fill in.
+    Answers {
+        /// Write it to FILE (never over an existing file) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Show a problem's statement, its input/output contract and its sample cases.
     Show {

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+pub mod answer_file;
 pub mod answers;
 
 use serde::{Deserialize, Serialize};

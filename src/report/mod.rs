@@ -11,6 +11,8 @@ use crate::grade::{CaseResult, ProblemResult, StudentReport, Verdict};
 use crate::sanitize;
 use crate::spec::Visibility;
 
+pub mod template;
+
 /// The version of the JSON reports' shape: raised when a field changes meaning or goes.
 pub const SCHEMA_VERSION: u32 = 2;
 
