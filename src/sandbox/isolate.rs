@@ -133,10 +133,21 @@ fn write_frame(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
     out.write_all(bytes)
 }
 
+/// No frame is larger: a module, an input or an output is bounded far below this, and a
+/// length read from a damaged stream must not make the other side allocate gigabytes.
+const MAX_FRAME: usize = 1 << 30;
+
 fn read_frame(input: &mut impl Read) -> std::io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     input.read_exact(&mut len)?;
-    let mut bytes = vec![0u8; u32::from_le_bytes(len) as usize];
+    let len = u32::from_le_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("a frame of {len} bytes, more than any the protocol sends"),
+        ));
+    }
+    let mut bytes = vec![0u8; len];
     input.read_exact(&mut bytes)?;
     Ok(bytes)
 }
