@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use grader::batch::{Grader, Isolation};
 use grader::sandbox::{Executor, Isolated, Limits, Outcome, Sandbox};
+use grader::student::{Grader, Isolation};
 
 const ROUNDS: usize = 5;
 const CASES_PER_ROUND: usize = 200;

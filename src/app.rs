@@ -7,13 +7,13 @@ use std::path::Path;
 use anyhow::Context as _;
 use colored::Colorize;
 
-use crate::batch::Grader;
 use crate::cli::{Cli, Color, Command, Format};
 use crate::grade::{self, ProblemResult};
 use crate::report;
 use crate::sandbox::{Isolated, LoadError};
 use crate::spec::{Course, InvalidSpec, Kind, Problem};
 use crate::staff;
+use crate::student::Grader;
 
 /// How the program ends: the one table of exit codes, used by `main`, `--help`, the README
 /// and the tests.

@@ -11,10 +11,11 @@
 //! - [`compare`] reads JSON output against typed, toleranced expectations; nothing of wasm.
 //! - [`grade`] turns executions into verdicts and scores, and hides hidden data.
 //! - [`report`] renders results for people and programs.
+//! - [`student`] grades one student's hand-in folder ([`handin`] says which file is which
+//!   problem, [`submission`] reads the files safely); [`staff`] proves the problem set.
 //! - [`app`] wires the commands of [`cli`] to the pipeline.
 
 pub mod app;
-pub mod batch;
 pub mod cli;
 pub mod compare;
 pub mod grade;
@@ -25,5 +26,6 @@ pub mod sandbox;
 pub mod sanitize;
 pub mod spec;
 pub mod staff;
+pub mod student;
 pub mod submission;
 pub mod verdict;
