@@ -7,7 +7,8 @@
 //! ```
 //!
 //! - [`spec`] loads `grader.toml` and the problem specs and checks them.
-//! - [`sandbox`] runs one module on one input under limits; it knows nothing of specs.
+//! - [`sandbox`] runs one module on inputs under limits, in worker processes it can kill;
+//!   it knows nothing of specs.
 //! - [`compare`] reads JSON output against typed, toleranced expectations; nothing of wasm.
 //! - [`grade`] turns executions into verdicts and scores, and hides hidden data.
 //! - [`report`] renders results for people and programs.
