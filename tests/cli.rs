@@ -2022,8 +2022,18 @@ fn no_terminal_escape_from_a_student_reaches_a_report() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("\u{1b}[31mq2.3.wasm"), "x").expect("write");
+    // A newline in a file name must not draw a line of its own, e.g. a fake total.
+    std::fs::write(
+        dir.path().join("notes\ntotal 362\u{2215}362\nq1.1.txt"),
+        "x",
+    )
+    .expect("write");
     let out = text(&grader(&["grade", dir.path().to_str().expect("p"), "--color", "never"]).stdout);
     assert!(!out.contains('\u{1b}'), "{out}");
+    assert!(
+        !out.lines().any(|l| l.starts_with("total 362")),
+        "a file name drew a line:\n{out}"
+    );
 }
 
 /// The resident memory of `pid` and every process below it, from /proc.
@@ -2125,88 +2135,18 @@ fn hostile_modules_end_within_bounded_time_and_memory() {
     // (module, problem, jobs, verdict, message, most seconds, most MiB for the process tree).
     // The seconds are bounds against a hang, generous for a loaded machine: unbounded, these
     // ran for minutes to hours (fill_bomb ≈ 50 s a case), or took gigabytes.
-    let table: [(&str, &str, &str, &str, &str, f64, u64); 9] = [
-        (
-            "fill_bomb",
-            "q4.4",
-            "2",
-            "time_limit_exceeded",
-            "ran past the wall-clock limit of 1 s",
-            12.0,
-            1024,
-        ),
-        (
-            "random_bomb",
-            "q4.4",
-            "2",
-            "time_limit_exceeded",
-            "instruction budget",
-            10.0,
-            1024,
-        ),
-        (
-            "iovec_bomb",
-            "q4.4",
-            "2",
-            "time_limit_exceeded",
-            "instruction budget",
-            5.0,
-            1024,
-        ),
-        (
-            "yield_loop",
-            "q4.4",
-            "2",
-            "time_limit_exceeded",
-            "instruction budget",
-            5.0,
-            256,
-        ),
-        (
-            "table_bomb",
-            "q4.4",
-            "1",
-            "memory_limit_exceeded",
-            "asked for 264 MiB",
-            5.0,
-            600,
-        ),
-        (
-            "stderr_bomb",
-            "q4.4",
-            "1",
-            "invalid_output",
-            "printed nothing",
-            10.0,
-            350,
-        ),
-        (
-            "v128_locals",
-            "q4.4",
-            "2",
-            "invalid_submission",
-            "locals in all its functions",
-            5.0,
-            256,
-        ),
-        (
-            "many_functions",
-            "q4.4",
-            "2",
-            "invalid_submission",
-            "defines 1000000 functions",
-            5.0,
-            256,
-        ),
-        (
-            "deep_blocks",
-            "q4.4",
-            "2",
-            "invalid_submission",
-            "nested more than 10000 deep",
-            5.0,
-            256,
-        ),
+    #[rustfmt::skip]
+    let table: [(&str, &str, &str, &str, &str, f64, u64); 10] = [
+        ("fill_bomb", "q4.4", "2", "time_limit_exceeded", "ran past the wall-clock limit of 1 s", 30.0, 1024),
+        ("random_bomb", "q4.4", "2", "time_limit_exceeded", "instruction budget", 30.0, 1024),
+        ("iovec_bomb", "q4.4", "2", "time_limit_exceeded", "instruction budget", 20.0, 1024),
+        ("yield_loop", "q4.4", "2", "time_limit_exceeded", "instruction budget", 20.0, 256),
+        ("clock_loop", "q4.4", "2", "time_limit_exceeded", "instruction budget", 20.0, 256),
+        ("table_bomb", "q4.4", "1", "memory_limit_exceeded", "asked for 264 MiB", 20.0, 600),
+        ("stderr_bomb", "q4.4", "1", "invalid_output", "printed nothing", 20.0, 350),
+        ("v128_locals", "q4.4", "2", "invalid_submission", "locals in all its functions", 20.0, 256),
+        ("many_functions", "q4.4", "2", "invalid_submission", "defines 1000000 functions", 20.0, 256),
+        ("deep_blocks", "q4.4", "2", "invalid_submission", "nested more than 10000 deep", 20.0, 256),
     ];
     for (name, problem, jobs, verdict, message, seconds, mib) in table {
         let path = module(name);
@@ -2585,4 +2525,72 @@ fn the_answers_template_grades_as_all_unanswered() {
         text(&out.stderr)
     );
     assert_eq!(std::fs::read_to_string(&path).expect("kept"), "mine");
+}
+
+/// The processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|p| {
+                    std::fs::read_to_string(format!("/proc/{p}/stat"))
+                        .ok()
+                        .and_then(|stat| {
+                            stat.rsplit(')')
+                                .next()?
+                                .split_whitespace()
+                                .nth(1)?
+                                .parse::<u32>()
+                                .ok()
+                        })
+                        == Some(pid)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn workers_end_when_the_grader_is_killed() {
+    use std::process::Stdio;
+    fixtures();
+    // fill_bomb keeps its worker busy for 10 s a case: killed, the grader must not leave it.
+    let path = module("fill_bomb");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_grader"))
+        .args(["test", "q4.4", path.to_str().expect("p")])
+        .current_dir(ROOT)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("grader");
+    let started = std::time::Instant::now();
+    let workers = loop {
+        let workers = children_of(child.id());
+        if !workers.is_empty() {
+            break workers;
+        }
+        assert!(started.elapsed().as_secs() < 20, "no worker started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    let killed = std::time::Instant::now();
+    let alive = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                stat.rsplit(')')
+                    .next()
+                    .map(|r| !r.trim_start().starts_with('Z'))
+            })
+            .unwrap_or(false)
+    };
+    while workers.iter().any(|&w| alive(w)) {
+        assert!(
+            killed.elapsed().as_secs() < 5,
+            "workers {workers:?} outlived their grader"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

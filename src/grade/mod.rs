@@ -85,6 +85,8 @@ impl ProblemResult {
     /// "Hidden means hidden"). Grading always produces the staff view; every student-facing
     /// report goes through here.
     /// Sample cases come first, then `hidden-1`, `hidden-2`, … in the order of the spec.
+    /// No case shows its time: cases run side by side, so a sample case's time would carry
+    /// how busy the hidden case beside it kept the machine.
     pub fn for_student(mut self) -> Self {
         let mut hidden = 0;
         self.cases = self
@@ -94,7 +96,10 @@ impl ProblemResult {
                 if c.visibility == Visibility::Hidden {
                     hidden += 1;
                 }
-                c.for_student(hidden)
+                CaseResult {
+                    time_ms: None,
+                    ..c.for_student(hidden)
+                }
             })
             .collect();
         self.cases

@@ -116,10 +116,10 @@ pub fn student_human(report: &StudentReport) -> String {
         );
     }
     for n in &report.notes {
-        let _ = writeln!(out, "{} {}", "note:".cyan().bold(), sanitize::text(n));
+        let _ = writeln!(out, "{} {}", "note:".cyan().bold(), sanitize::line(n));
     }
     for w in &report.warnings {
-        let _ = writeln!(out, "{} {}", "warning:".yellow().bold(), sanitize::text(w));
+        let _ = writeln!(out, "{} {}", "warning:".yellow().bold(), sanitize::line(w));
     }
     let pending = if report.pending > 0.0 {
         format!(" + {} pending", points(report.pending))

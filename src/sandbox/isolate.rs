@@ -30,7 +30,7 @@ use super::{Execution, Executor, Limits, LoadError, Outcome, Sandbox, TrapKind};
 /// How far past its wall-clock limit a case may run before its worker is killed (the
 /// in-process backstop stops ordinary code within a few milliseconds of the limit).
 pub const WALL_MARGIN: Duration = Duration::from_millis(500);
-/// Resident memory of a worker beyond its cases' own (engine, code, thread stacks).
+/// Resident memory of a worker beyond its cases' own (engine, code, thread stacks), at least.
 const WORKER_BASE_MEMORY: u64 = 256 << 20;
 /// How often the supervisor looks at the clock and at the worker's memory.
 const POLL: Duration = Duration::from_millis(5);
@@ -166,6 +166,22 @@ fn read_json<T: for<'de> Deserialize<'de>>(input: &mut impl Read) -> std::io::Re
 /// The worker's side: serves requests from stdin until it closes. Each request is compiled
 /// once and its cases run on up to `jobs` threads, every case reported as it starts and ends.
 pub fn serve(wasm_stack: usize) -> anyhow::Result<()> {
+    // A worker outlives no supervisor: when the grader is killed, this process is handed to
+    // init and must end, even in the middle of a guest that would run for hours. (Its stdin
+    // closing is not enough: it reads stdin only between modules.) This is a second program
+    // in the same binary, so it ends itself here rather than in `main`.
+    let supervisor = std::os::unix::process::parent_id();
+    std::thread::Builder::new()
+        .name("grader-worker-watchdog".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_millis(50));
+                if std::os::unix::process::parent_id() != supervisor {
+                    std::process::exit(1);
+                }
+            }
+        })
+        .context("starting the worker's watchdog")?;
     let sandbox = Sandbox::new(wasm_stack).context("starting the sandbox")?;
     let mut input = BufReader::new(std::io::stdin().lock());
     let output = Mutex::new(BufWriter::new(std::io::stdout()));
@@ -441,8 +457,11 @@ impl Isolated {
             }
         }
 
-        // Running: (case, when its worker said it started).
-        let memory_bound = WORKER_BASE_MEMORY.saturating_add(
+        // Running: (case, when its worker said it started). The worker's own memory after
+        // compiling (engine, compiled code) is its baseline: a large module's code is not a
+        // case's fault.
+        let baseline = worker.resident_bytes().max(WORKER_BASE_MEMORY);
+        let memory_bound = baseline.saturating_add(
             (jobs as u64).saturating_mul(
                 limits
                     .memory_bytes
@@ -594,7 +613,18 @@ impl Executor for Isolated {
             }
             turns_left -= 1;
             if turns_left == 0 {
-                bail!("sandbox workers keep dying; giving up on this module");
+                // The module kills every worker it runs in: its cases are its verdicts, and
+                // the rest of the hand-in is graded.
+                for case in pending.drain(..) {
+                    results[case] = Some(stopped(
+                        Outcome::Trapped {
+                            kind: TrapKind::Other,
+                            message: "the sandbox process running it died again and again".into(),
+                        },
+                        Duration::ZERO,
+                    ));
+                }
+                break;
             }
         }
         results

@@ -387,6 +387,7 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
         MODULE,
         "args_sizes_get",
         |mut c: Ctx<'_>, argc: i32, size: i32| {
+            charge(&mut c, 0)?;
             with_memory(
                 &mut c,
                 |mem, _| {
@@ -400,6 +401,7 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
         },
     )?;
     l.func_wrap(MODULE, "args_get", |mut c: Ctx<'_>, argv: i32, buf: i32| {
+        charge(&mut c, 0)?;
         with_memory(
             &mut c,
             |mem, _| {
@@ -415,6 +417,7 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
         MODULE,
         "environ_sizes_get",
         |mut c: Ctx<'_>, count: i32, size: i32| {
+            charge(&mut c, 0)?;
             with_memory(
                 &mut c,
                 |mem, _| errno(write(mem, count, &[0; 4]).and_then(|()| write(mem, size, &[0; 4]))),
@@ -422,12 +425,20 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
             )
         },
     )?;
-    l.func_wrap(MODULE, "environ_get", |_: i32, _: i32| SUCCESS)?;
+    l.func_wrap(
+        MODULE,
+        "environ_get",
+        |mut c: Ctx<'_>, _: i32, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(SUCCESS)
+        },
+    )?;
 
     l.func_wrap(
         MODULE,
         "clock_res_get",
         |mut c: Ctx<'_>, id: i32, res: i32| {
+            charge(&mut c, 0)?;
             with_memory(
                 &mut c,
                 |mem, _| {
@@ -444,6 +455,7 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
         MODULE,
         "clock_time_get",
         |mut c: Ctx<'_>, id: i32, _precision: i64, out: i32| {
+            charge(&mut c, 0)?;
             with_memory(
                 &mut c,
                 |mem, state| match state.now(id) {
@@ -486,6 +498,7 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
         MODULE,
         "fd_fdstat_get",
         |mut c: Ctx<'_>, fd: i32, out: i32| {
+            charge(&mut c, 0)?;
             with_memory(
                 &mut c,
                 |mem, _| {
@@ -506,6 +519,7 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
         MODULE,
         "fd_filestat_get",
         |mut c: Ctx<'_>, fd: i32, out: i32| {
+            charge(&mut c, 0)?;
             with_memory(
                 &mut c,
                 |mem, _| {
@@ -520,32 +534,54 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
             )
         },
     )?;
-    l.func_wrap(MODULE, "fd_close", |fd: i32| {
-        if is_stdio(fd) { SUCCESS } else { EBADF }
-    })?;
+    l.func_wrap(
+        MODULE,
+        "fd_close",
+        |mut c: Ctx<'_>, fd: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(if is_stdio(fd) { SUCCESS } else { EBADF })
+        },
+    )?;
     l.func_wrap(
         MODULE,
         "fd_seek",
-        |fd: i32, _: i64, _: i32, _: i32| {
-            if is_stdio(fd) { ESPIPE } else { EBADF }
+        |mut c: Ctx<'_>, fd: i32, _: i64, _: i32, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(if is_stdio(fd) { ESPIPE } else { EBADF })
         },
     )?;
     l.func_wrap(
         MODULE,
         "fd_tell",
-        |fd: i32, _: i32| {
-            if is_stdio(fd) { ESPIPE } else { EBADF }
+        |mut c: Ctx<'_>, fd: i32, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(if is_stdio(fd) { ESPIPE } else { EBADF })
         },
     )?;
-    l.func_wrap(MODULE, "fd_fdstat_set_flags", |fd: i32, _: i32| {
-        if is_stdio(fd) { SUCCESS } else { EBADF }
-    })?;
-    l.func_wrap(MODULE, "fd_sync", |fd: i32| {
-        if is_stdio(fd) { SUCCESS } else { EBADF }
-    })?;
-    l.func_wrap(MODULE, "fd_datasync", |fd: i32| {
-        if is_stdio(fd) { SUCCESS } else { EBADF }
-    })?;
+    l.func_wrap(
+        MODULE,
+        "fd_fdstat_set_flags",
+        |mut c: Ctx<'_>, fd: i32, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(if is_stdio(fd) { SUCCESS } else { EBADF })
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_sync",
+        |mut c: Ctx<'_>, fd: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(if is_stdio(fd) { SUCCESS } else { EBADF })
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_datasync",
+        |mut c: Ctx<'_>, fd: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(if is_stdio(fd) { SUCCESS } else { EBADF })
+        },
+    )?;
 
     l.func_wrap(
         MODULE,
@@ -562,7 +598,14 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
     l.func_wrap(MODULE, "proc_exit", |code: i32| -> wasmtime::Result<()> {
         Err(wasmtime::Error::new(Stop::Exit(code)))
     })?;
-    l.func_wrap(MODULE, "proc_raise", |_: i32| ENOSYS)?;
+    l.func_wrap(
+        MODULE,
+        "proc_raise",
+        |mut c: Ctx<'_>, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(ENOSYS)
+        },
+    )?;
     l.func_wrap(MODULE, "sched_yield", |mut c: Ctx<'_>| {
         charge(&mut c, 0).map(|()| SUCCESS)
     })?;
@@ -592,94 +635,233 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
 
     // No file descriptor but stdio exists, and none is a directory or a socket: everything
     // below fails as it would in a process with no preopened directory.
-    l.func_wrap(MODULE, "fd_prestat_get", |_: i32, _: i32| EBADF)?;
-    l.func_wrap(MODULE, "fd_prestat_dir_name", |_: i32, _: i32, _: i32| {
-        EBADF
-    })?;
-    l.func_wrap(MODULE, "fd_advise", |_: i32, _: i64, _: i64, _: i32| EBADF)?;
-    l.func_wrap(MODULE, "fd_allocate", |_: i32, _: i64, _: i64| EBADF)?;
-    l.func_wrap(MODULE, "fd_fdstat_set_rights", |_: i32, _: i64, _: i64| {
-        EBADF
-    })?;
-    l.func_wrap(MODULE, "fd_filestat_set_size", |_: i32, _: i64| EBADF)?;
+    l.func_wrap(
+        MODULE,
+        "fd_prestat_get",
+        |mut c: Ctx<'_>, _: i32, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_prestat_dir_name",
+        |mut c: Ctx<'_>, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_advise",
+        |mut c: Ctx<'_>, _: i32, _: i64, _: i64, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_allocate",
+        |mut c: Ctx<'_>, _: i32, _: i64, _: i64| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_fdstat_set_rights",
+        |mut c: Ctx<'_>, _: i32, _: i64, _: i64| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_filestat_set_size",
+        |mut c: Ctx<'_>, _: i32, _: i64| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
+    )?;
     l.func_wrap(
         MODULE,
         "fd_filestat_set_times",
-        |_: i32, _: i64, _: i64, _: i32| EBADF,
+        |mut c: Ctx<'_>, _: i32, _: i64, _: i64, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
     )?;
     l.func_wrap(
         MODULE,
         "fd_pread",
-        |_: i32, _: i32, _: i32, _: i64, _: i32| EBADF,
+        |mut c: Ctx<'_>, _: i32, _: i32, _: i32, _: i64, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
     )?;
     l.func_wrap(
         MODULE,
         "fd_pwrite",
-        |_: i32, _: i32, _: i32, _: i64, _: i32| EBADF,
+        |mut c: Ctx<'_>, _: i32, _: i32, _: i32, _: i64, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
     )?;
     l.func_wrap(
         MODULE,
         "fd_readdir",
-        |_: i32, _: i32, _: i32, _: i64, _: i32| EBADF,
+        |mut c: Ctx<'_>, _: i32, _: i32, _: i32, _: i64, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
     )?;
-    l.func_wrap(MODULE, "fd_renumber", |_: i32, _: i32| EBADF)?;
-    l.func_wrap(MODULE, "path_create_directory", |_: i32, _: i32, _: i32| {
-        EBADF
-    })?;
+    l.func_wrap(
+        MODULE,
+        "fd_renumber",
+        |mut c: Ctx<'_>, _: i32, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "path_create_directory",
+        |mut c: Ctx<'_>, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
+    )?;
     l.func_wrap(
         MODULE,
         "path_filestat_get",
-        |_: i32, _: i32, _: i32, _: i32, _: i32| EBADF,
+        |mut c: Ctx<'_>, _: i32, _: i32, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
     )?;
     l.func_wrap(
         MODULE,
         "path_filestat_set_times",
-        |_: i32, _: i32, _: i32, _: i32, _: i64, _: i64, _: i32| EBADF,
+        |mut c: Ctx<'_>,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i64,
+         _: i64,
+         _: i32|
+         -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
     )?;
     l.func_wrap(
         MODULE,
         "path_link",
-        |_: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32| EBADF,
+        |mut c: Ctx<'_>,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32|
+         -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
     )?;
     l.func_wrap(
         MODULE,
         "path_open",
-        |_: i32, _: i32, _: i32, _: i32, _: i32, _: i64, _: i64, _: i32, _: i32| EBADF,
+        |mut c: Ctx<'_>,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i64,
+         _: i64,
+         _: i32,
+         _: i32|
+         -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
     )?;
     l.func_wrap(
         MODULE,
         "path_readlink",
-        |_: i32, _: i32, _: i32, _: i32, _: i32, _: i32| EBADF,
+        |mut c: Ctx<'_>, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
     )?;
-    l.func_wrap(MODULE, "path_remove_directory", |_: i32, _: i32, _: i32| {
-        EBADF
-    })?;
+    l.func_wrap(
+        MODULE,
+        "path_remove_directory",
+        |mut c: Ctx<'_>, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
+    )?;
     l.func_wrap(
         MODULE,
         "path_rename",
-        |_: i32, _: i32, _: i32, _: i32, _: i32, _: i32| EBADF,
+        |mut c: Ctx<'_>, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
     )?;
     l.func_wrap(
         MODULE,
         "path_symlink",
-        |_: i32, _: i32, _: i32, _: i32, _: i32| EBADF,
+        |mut c: Ctx<'_>, _: i32, _: i32, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
     )?;
-    l.func_wrap(MODULE, "path_unlink_file", |_: i32, _: i32, _: i32| EBADF)?;
-    l.func_wrap(MODULE, "sock_accept", |_: i32, _: i32, _: i32| EBADF)?;
+    l.func_wrap(
+        MODULE,
+        "path_unlink_file",
+        |mut c: Ctx<'_>, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "sock_accept",
+        |mut c: Ctx<'_>, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
+    )?;
     l.func_wrap(
         MODULE,
         "sock_recv",
-        |_: i32, _: i32, _: i32, _: i32, _: i32, _: i32| EBADF,
+        |mut c: Ctx<'_>, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
     )?;
     l.func_wrap(
         MODULE,
         "sock_send",
-        |_: i32, _: i32, _: i32, _: i32, _: i32| EBADF,
+        |mut c: Ctx<'_>, _: i32, _: i32, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(EBADF)
+        },
     )?;
     // stdio exists but is not a socket.
-    l.func_wrap(MODULE, "sock_shutdown", |fd: i32, _: i32| {
-        if is_stdio(fd) { ENOTSOCK } else { EBADF }
-    })?;
+    l.func_wrap(
+        MODULE,
+        "sock_shutdown",
+        |mut c: Ctx<'_>, fd: i32, _: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, 0)?;
+            Ok(if is_stdio(fd) { ENOTSOCK } else { EBADF })
+        },
+    )?;
     Ok(l)
 }
 
