@@ -10,7 +10,7 @@ use colored::Colorize;
 use crate::cli::{Cli, Color, Command, Format};
 use crate::grade::{self, ProblemResult};
 use crate::report;
-use crate::sandbox::{Isolated, LoadError};
+use crate::sandbox::Isolated;
 use crate::spec::{Course, InvalidSpec, Kind, Problem};
 use crate::staff;
 use crate::student::Grader;
@@ -292,18 +292,10 @@ enum IdKind {
 
 /// The course's id for what the user typed, or a usage error with a did-you-mean.
 fn resolve_id(course: &Course, typed: &str, kind: IdKind) -> anyhow::Result<String> {
-    let ids: Vec<String> = course
-        .problem_ids()?
-        .into_iter()
-        .filter(|id| {
-            kind == IdKind::Any
-                || course
-                    .problems_dir
-                    .join(id)
-                    .join(crate::spec::PROBLEM_FILE)
-                    .is_file()
-        })
-        .collect();
+    let ids: Vec<String> = match kind {
+        IdKind::Code => course.code_ids(),
+        IdKind::Any => course.problem_ids()?,
+    };
     if ids.iter().any(|id| id == typed) {
         return Ok(typed.to_string());
     }
@@ -341,15 +333,8 @@ pub fn grade_file(
         Ok(wasm) => wasm,
         // A file that is there but cannot be a module is the submission's verdict; one that
         // is not there or cannot be opened is the user's error.
-        Err(Refusal::TooLarge { .. }) => {
-            let reason = format!(
-                "is larger than {}, the largest module accepted",
-                grade::human_bytes(limit as u64)
-            );
-            return Ok(grade::refused(problem, &name, &LoadError(reason)));
-        }
-        Err(refusal @ Refusal::NotRegular(_)) => {
-            let reason = LoadError(format!("file {refusal}"));
+        Err(refusal @ (Refusal::TooLarge { .. } | Refusal::NotRegular(_))) => {
+            let reason = refusal.as_load_error(limit);
             return Ok(grade::refused(problem, &name, &reason));
         }
         Err(refusal) => {

@@ -10,7 +10,7 @@ use crate::grade::answer_file;
 use crate::grade::answers::{ItemStatus, grade_answers};
 use crate::grade::{self, CodeEntry, Missing, StudentReport};
 use crate::handin;
-use crate::sandbox::{Executor, Isolated, LoadError, Sandbox};
+use crate::sandbox::{Executor, Isolated, Sandbox};
 use crate::spec::{Item, Kind, Problem};
 use crate::submission::{self, Links, Refusal};
 
@@ -101,19 +101,10 @@ impl Grader {
                     match submission::read(&path, problem.limits.module_bytes, Links::Refuse) {
                         Ok(wasm) => Some(grade::grade(sandbox.as_ref(), problem, &name, &wasm, 1)),
                         Err(Refusal::NotFound) => None,
-                        Err(Refusal::TooLarge { .. }) => Some(Ok(grade::refused(
-                            problem,
-                            &name,
-                            &LoadError(format!(
-                                "is larger than {}, the largest module accepted",
-                                grade::human_bytes(problem.limits.module_bytes as u64)
-                            )),
-                        ))),
-                        Err(refusal) => Some(Ok(grade::refused(
-                            problem,
-                            &name,
-                            &LoadError(format!("file {refusal}")),
-                        ))),
+                        Err(refusal) => {
+                            let reason = refusal.as_load_error(problem.limits.module_bytes);
+                            Some(Ok(grade::refused(problem, &name, &reason)))
+                        }
                     };
                 let result = result.transpose()?;
                 Ok(CodeEntry {

@@ -9,6 +9,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::grade::human_bytes;
+use crate::sandbox::LoadError;
 
 /// Whether a symbolic link may be followed: never inside a student's folder; on the command
 /// line (`grader test q2.3 path.wasm`) the person running the grader chose the path.
@@ -59,6 +60,17 @@ impl fmt::Display for Refusal {
 }
 
 impl std::error::Error for Refusal {}
+
+impl Refusal {
+    /// Why a module file that is there cannot be graded, as the submission's reason
+    /// ("the module …"): a module over `limit` bytes, or a file that is not one.
+    pub fn as_load_error(&self, limit: usize) -> LoadError {
+        match self {
+            Refusal::TooLarge { .. } => LoadError::too_large(limit),
+            other => LoadError(format!("file {other}")),
+        }
+    }
+}
 
 impl From<std::io::Error> for Refusal {
     fn from(e: std::io::Error) -> Self {

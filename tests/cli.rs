@@ -126,15 +126,7 @@ fn generate(dir: &Path) {
     // A valid header and one 50 MB custom section.
     let size: u32 = 50 << 20;
     let mut huge = b"\0asm\x01\0\0\0\0".to_vec();
-    let mut n = size + 5;
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        huge.push(if n == 0 { byte } else { byte | 0x80 });
-        if n == 0 {
-            break;
-        }
-    }
+    huge.extend(leb(u64::from(size) + 5));
     huge.extend_from_slice(b"\x04huge");
     huge.resize(huge.len() + size as usize, 0);
     std::fs::write(dir.join("huge_module.wasm"), huge).expect("write huge");
@@ -1157,6 +1149,13 @@ fn grade_student_as(name: &str, extra: &[&str]) -> (StudentSummary, Output) {
     (report, out)
 }
 
+/// The human `grade` report of a sample student.
+fn grade_human(name: &str) -> String {
+    fixtures();
+    let dir = Path::new(ROOT).join("target/cohort").join(name);
+    text(&grader(&["grade", dir.to_str().expect("p")]).stdout)
+}
+
 fn item<'a>(r: &'a StudentSummary, id: &str) -> &'a serde_json::Value {
     r.items
         .iter()
@@ -1247,16 +1246,7 @@ fn answers_are_graded_to_the_digits_asked_and_pending_items_carry_the_rubric() {
         Some(2.5),
         "case-insensitive choices, one wrong: {q51}"
     );
-    let human = text(
-        &grader(&[
-            "grade",
-            Path::new(ROOT)
-                .join("target/cohort/ben")
-                .to_str()
-                .expect("p"),
-        ])
-        .stdout,
-    );
+    let human = grade_human("ben");
     assert!(human.contains("total 173.5/362 + 2 pending"), "{human}");
     assert!(
         human.contains("9 of 10 cases failed: wrong answer ×9"),
@@ -1766,16 +1756,7 @@ fn answer_keys_are_printed_only_once_released() {
         "the key is not in the message: {field}"
     );
     assert!(item(&grade_student("ada").0, "q12.2")["rubric"].is_null());
-    let human = text(
-        &grader(&[
-            "grade",
-            Path::new(ROOT)
-                .join("target/cohort/ben")
-                .to_str()
-                .expect("p"),
-        ])
-        .stdout,
-    );
+    let human = grade_human("ben");
     assert!(
         !human.contains("4.2e-7") && !human.contains("key:"),
         "{human}"
@@ -1864,10 +1845,22 @@ fn check_rejects_a_course_that_gives_paper_keys_away() {
     );
 }
 
-/// Runs grader with `args`, killing it if it has not finished in `seconds`: a hang fails the
-/// test instead of stalling the suite.
+/// Runs grader with `args`, failing the test if it has not finished in `seconds`: a hang
+/// fails the test instead of stalling the suite.
 fn grader_within(seconds: u64, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    watched(args, envs, seconds).0
+}
+
+/// Runs grader, draining its pipes on threads (a large report cannot block it) and sampling
+/// the resident memory of its process tree (it and its workers) every few milliseconds; kills
+/// it and fails after `seconds`. The output, the time it took and the peak memory.
+fn watched(
+    args: &[&str],
+    envs: &[(&str, &str)],
+    seconds: u64,
+) -> (Output, std::time::Duration, u64) {
     use std::process::Stdio;
+    let started = std::time::Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_grader"))
         .args(args)
         .envs(envs.iter().copied())
@@ -1877,33 +1870,53 @@ fn grader_within(seconds: u64, args: &[&str], envs: &[(&str, &str)]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("grader");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
-    // Drain the pipes on threads so that a large report cannot block the child.
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut buf).map(|_| buf)
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stderr, &mut buf).map(|_| buf)
-    });
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            pipe.read_to_end(&mut buf).map(|_| buf)
+        })
+    };
+    let out_reader = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err_reader = drain(Box::new(child.stderr.take().expect("stderr")));
+    let mut peak = 0;
     let status = loop {
+        peak = peak.max(tree_resident_bytes(child.id()));
         if let Some(status) = child.try_wait().expect("wait") {
             break status;
         }
-        if std::time::Instant::now() > deadline {
+        if started.elapsed() > std::time::Duration::from_secs(seconds) {
             let _ = child.kill();
             panic!("grader {args:?} did not finish within {seconds} s");
         }
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(std::time::Duration::from_millis(3));
     };
-    Output {
+    let output = Output {
         status,
         stdout: out_reader.join().expect("join").expect("read"),
         stderr: err_reader.join().expect("join").expect("read"),
-    }
+    };
+    (output, started.elapsed(), peak)
+}
+
+/// The parent of process `pid`, from /proc (the command name may hold spaces: the fields
+/// after the last ')').
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')')
+        .next()?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn all_processes() -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[test]
@@ -2046,22 +2059,7 @@ fn tree_resident_bytes(pid: u32) -> u64 {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
             .map_or(0, |kib| kib * 1024)
     };
-    let parent_of = |pid: u32| -> Option<u32> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // The command name may hold spaces: fields after the last ')'.
-        stat.rsplit(')')
-            .next()?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
-    };
-    let all: Vec<u32> = std::fs::read_dir("/proc")
-        .map(|d| {
-            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default();
+    let all = all_processes();
     let mut tree = vec![pid];
     let mut grew = true;
     while grew {
@@ -2074,48 +2072,6 @@ fn tree_resident_bytes(pid: u32) -> u64 {
         }
     }
     tree.into_iter().map(resident).sum()
-}
-
-/// Runs grader and samples the resident memory of its process tree (it and its workers)
-/// every few milliseconds: the output, the time it took and the peak.
-fn grader_measured(args: &[&str]) -> (Output, std::time::Duration, u64) {
-    use std::process::Stdio;
-    let started = std::time::Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_grader"))
-        .args(args)
-        .current_dir(ROOT)
-        .env_remove("GRADER_COURSE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("grader");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut buf).map(|_| buf)
-    });
-    let mut peak = 0;
-    let status = loop {
-        peak = peak.max(tree_resident_bytes(child.id()));
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(120),
-            "grader {args:?} did not finish within 120 s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(3));
-    };
-    let mut stderr = Vec::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = std::io::Read::read_to_end(&mut e, &mut stderr);
-    }
-    let output = Output {
-        status,
-        stdout: reader.join().expect("join").expect("read"),
-        stderr,
-    };
-    (output, started.elapsed(), peak)
 }
 
 #[test]
@@ -2155,18 +2111,22 @@ fn hostile_modules_end_within_bounded_time_and_memory() {
         } else {
             ROOT
         };
-        let (out, took, peak) = grader_measured(&[
-            "--course",
-            course,
-            "--jobs",
-            jobs,
-            "test",
-            problem,
-            path.to_str().expect("p"),
-            "--format",
-            "json",
-            "--staff",
-        ]);
+        let (out, took, peak) = watched(
+            &[
+                "--course",
+                course,
+                "--jobs",
+                jobs,
+                "test",
+                problem,
+                path.to_str().expect("p"),
+                "--format",
+                "json",
+                "--staff",
+            ],
+            &[],
+            120,
+        );
         let report: Report = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{name}: {e}: {}", text(&out.stderr)));
         for case in &report.cases {
@@ -2529,25 +2489,10 @@ fn the_answers_template_grades_as_all_unanswered() {
 
 /// The processes whose parent is `pid`.
 fn children_of(pid: u32) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .map(|d| {
-            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-                .filter(|p| {
-                    std::fs::read_to_string(format!("/proc/{p}/stat"))
-                        .ok()
-                        .and_then(|stat| {
-                            stat.rsplit(')')
-                                .next()?
-                                .split_whitespace()
-                                .nth(1)?
-                                .parse::<u32>()
-                                .ok()
-                        })
-                        == Some(pid)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    all_processes()
+        .into_iter()
+        .filter(|&p| parent_of(p) == Some(pid))
+        .collect()
 }
 
 #[test]

@@ -192,14 +192,7 @@ pub fn grade(
 ) -> anyhow::Result<ProblemResult> {
     let limit = problem.limits.module_bytes;
     if wasm.len() > limit {
-        return Ok(refused(
-            problem,
-            submission,
-            &LoadError(format!(
-                "is larger than {}, the largest module accepted",
-                human_bytes(limit as u64)
-            )),
-        ));
+        return Ok(refused(problem, submission, &LoadError::too_large(limit)));
     }
     let stdins: Vec<Vec<u8>> = problem
         .cases

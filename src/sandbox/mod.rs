@@ -100,6 +100,16 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+impl LoadError {
+    /// A module larger than `limit` bytes, refused before it is compiled (or read whole).
+    pub fn too_large(limit: usize) -> Self {
+        LoadError(format!(
+            "is larger than {}, the largest module accepted",
+            crate::grade::human_bytes(limit as u64)
+        ))
+    }
+}
+
 /// Runs one module on many inputs and returns an [`Execution`] per input, in order, or why
 /// the module cannot run. [`Sandbox`] does it in this process; [`Isolated`] in worker
 /// processes that the grader can kill, which is what grading uses. An `Err` is the host's

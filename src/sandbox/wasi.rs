@@ -380,6 +380,21 @@ fn is_stdio(fd: i32) -> bool {
     (0..=2).contains(&fd)
 }
 
+/// Defines a call that does no work but answer `$answer` (an errno): it still costs a call's
+/// fuel, like every WASI call.
+macro_rules! answer {
+    ($linker:expr, $name:literal, |$($arg:tt: $ty:ty),*| $answer:expr) => {
+        $linker.func_wrap(
+            MODULE,
+            $name,
+            |mut c: Ctx<'_>, $($arg: $ty),*| -> wasmtime::Result<i32> {
+                charge(&mut c, 0)?;
+                Ok($answer)
+            },
+        )?
+    };
+}
+
 pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
     let mut l = Linker::new(engine);
 
@@ -425,14 +440,7 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
             )
         },
     )?;
-    l.func_wrap(
-        MODULE,
-        "environ_get",
-        |mut c: Ctx<'_>, _: i32, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(SUCCESS)
-        },
-    )?;
+    answer!(l, "environ_get", |_: i32, _: i32| SUCCESS);
 
     l.func_wrap(
         MODULE,
@@ -534,54 +542,36 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
             )
         },
     )?;
-    l.func_wrap(
-        MODULE,
-        "fd_close",
-        |mut c: Ctx<'_>, fd: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(if is_stdio(fd) { SUCCESS } else { EBADF })
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
+    answer!(l, "fd_close", |fd: i32| if is_stdio(fd) {
+        SUCCESS
+    } else {
+        EBADF
+    });
+    answer!(
+        l,
         "fd_seek",
-        |mut c: Ctx<'_>, fd: i32, _: i64, _: i32, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(if is_stdio(fd) { ESPIPE } else { EBADF })
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "fd_tell",
-        |mut c: Ctx<'_>, fd: i32, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(if is_stdio(fd) { ESPIPE } else { EBADF })
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
+        |fd: i32, _: i64, _: i32, _: i32| if is_stdio(fd) { ESPIPE } else { EBADF }
+    );
+    answer!(l, "fd_tell", |fd: i32, _: i32| if is_stdio(fd) {
+        ESPIPE
+    } else {
+        EBADF
+    });
+    answer!(
+        l,
         "fd_fdstat_set_flags",
-        |mut c: Ctx<'_>, fd: i32, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(if is_stdio(fd) { SUCCESS } else { EBADF })
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "fd_sync",
-        |mut c: Ctx<'_>, fd: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(if is_stdio(fd) { SUCCESS } else { EBADF })
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "fd_datasync",
-        |mut c: Ctx<'_>, fd: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(if is_stdio(fd) { SUCCESS } else { EBADF })
-        },
-    )?;
+        |fd: i32, _: i32| if is_stdio(fd) { SUCCESS } else { EBADF }
+    );
+    answer!(l, "fd_sync", |fd: i32| if is_stdio(fd) {
+        SUCCESS
+    } else {
+        EBADF
+    });
+    answer!(l, "fd_datasync", |fd: i32| if is_stdio(fd) {
+        SUCCESS
+    } else {
+        EBADF
+    });
 
     l.func_wrap(
         MODULE,
@@ -598,14 +588,7 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
     l.func_wrap(MODULE, "proc_exit", |code: i32| -> wasmtime::Result<()> {
         Err(wasmtime::Error::new(Stop::Exit(code)))
     })?;
-    l.func_wrap(
-        MODULE,
-        "proc_raise",
-        |mut c: Ctx<'_>, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(ENOSYS)
-        },
-    )?;
+    answer!(l, "proc_raise", |_: i32| ENOSYS);
     l.func_wrap(MODULE, "sched_yield", |mut c: Ctx<'_>| {
         charge(&mut c, 0).map(|()| SUCCESS)
     })?;
@@ -635,233 +618,92 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
 
     // No file descriptor but stdio exists, and none is a directory or a socket: everything
     // below fails as it would in a process with no preopened directory.
-    l.func_wrap(
-        MODULE,
-        "fd_prestat_get",
-        |mut c: Ctx<'_>, _: i32, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "fd_prestat_dir_name",
-        |mut c: Ctx<'_>, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "fd_advise",
-        |mut c: Ctx<'_>, _: i32, _: i64, _: i64, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "fd_allocate",
-        |mut c: Ctx<'_>, _: i32, _: i64, _: i64| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "fd_fdstat_set_rights",
-        |mut c: Ctx<'_>, _: i32, _: i64, _: i64| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "fd_filestat_set_size",
-        |mut c: Ctx<'_>, _: i32, _: i64| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
+    answer!(l, "fd_prestat_get", |_: i32, _: i32| EBADF);
+    answer!(l, "fd_prestat_dir_name", |_: i32, _: i32, _: i32| EBADF);
+    answer!(l, "fd_advise", |_: i32, _: i64, _: i64, _: i32| EBADF);
+    answer!(l, "fd_allocate", |_: i32, _: i64, _: i64| EBADF);
+    answer!(l, "fd_fdstat_set_rights", |_: i32, _: i64, _: i64| EBADF);
+    answer!(l, "fd_filestat_set_size", |_: i32, _: i64| EBADF);
+    answer!(
+        l,
         "fd_filestat_set_times",
-        |mut c: Ctx<'_>, _: i32, _: i64, _: i64, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "fd_pread",
-        |mut c: Ctx<'_>, _: i32, _: i32, _: i32, _: i64, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "fd_pwrite",
-        |mut c: Ctx<'_>, _: i32, _: i32, _: i32, _: i64, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "fd_readdir",
-        |mut c: Ctx<'_>, _: i32, _: i32, _: i32, _: i64, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "fd_renumber",
-        |mut c: Ctx<'_>, _: i32, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "path_create_directory",
-        |mut c: Ctx<'_>, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
+        |_: i32, _: i64, _: i64, _: i32| EBADF
+    );
+    answer!(l, "fd_pread", |_: i32, _: i32, _: i32, _: i64, _: i32| {
+        EBADF
+    });
+    answer!(l, "fd_pwrite", |_: i32, _: i32, _: i32, _: i64, _: i32| {
+        EBADF
+    });
+    answer!(l, "fd_readdir", |_: i32, _: i32, _: i32, _: i64, _: i32| {
+        EBADF
+    });
+    answer!(l, "fd_renumber", |_: i32, _: i32| EBADF);
+    answer!(l, "path_create_directory", |_: i32, _: i32, _: i32| EBADF);
+    answer!(
+        l,
         "path_filestat_get",
-        |mut c: Ctx<'_>, _: i32, _: i32, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
+        |_: i32, _: i32, _: i32, _: i32, _: i32| EBADF
+    );
+    answer!(
+        l,
         "path_filestat_set_times",
-        |mut c: Ctx<'_>,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i64,
-         _: i64,
-         _: i32|
-         -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "path_link",
-        |mut c: Ctx<'_>,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32|
-         -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "path_open",
-        |mut c: Ctx<'_>,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i64,
-         _: i64,
-         _: i32,
-         _: i32|
-         -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
+        |_: i32, _: i32, _: i32, _: i32, _: i64, _: i64, _: i32| EBADF
+    );
+    answer!(l, "path_link", |_: i32,
+                             _: i32,
+                             _: i32,
+                             _: i32,
+                             _: i32,
+                             _: i32,
+                             _: i32| EBADF);
+    answer!(l, "path_open", |_: i32,
+                             _: i32,
+                             _: i32,
+                             _: i32,
+                             _: i32,
+                             _: i64,
+                             _: i64,
+                             _: i32,
+                             _: i32| EBADF);
+    answer!(
+        l,
         "path_readlink",
-        |mut c: Ctx<'_>, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "path_remove_directory",
-        |mut c: Ctx<'_>, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "path_rename",
-        |mut c: Ctx<'_>, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "path_symlink",
-        |mut c: Ctx<'_>, _: i32, _: i32, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "path_unlink_file",
-        |mut c: Ctx<'_>, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "sock_accept",
-        |mut c: Ctx<'_>, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "sock_recv",
-        |mut c: Ctx<'_>, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "sock_send",
-        |mut c: Ctx<'_>, _: i32, _: i32, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(EBADF)
-        },
-    )?;
+        |_: i32, _: i32, _: i32, _: i32, _: i32, _: i32| EBADF
+    );
+    answer!(l, "path_remove_directory", |_: i32, _: i32, _: i32| EBADF);
+    answer!(l, "path_rename", |_: i32,
+                               _: i32,
+                               _: i32,
+                               _: i32,
+                               _: i32,
+                               _: i32| {
+        EBADF
+    });
+    answer!(l, "path_symlink", |_: i32,
+                                _: i32,
+                                _: i32,
+                                _: i32,
+                                _: i32| {
+        EBADF
+    });
+    answer!(l, "path_unlink_file", |_: i32, _: i32, _: i32| EBADF);
+    answer!(l, "sock_accept", |_: i32, _: i32, _: i32| EBADF);
+    answer!(l, "sock_recv", |_: i32,
+                             _: i32,
+                             _: i32,
+                             _: i32,
+                             _: i32,
+                             _: i32| EBADF);
+    answer!(l, "sock_send", |_: i32, _: i32, _: i32, _: i32, _: i32| {
+        EBADF
+    });
     // stdio exists but is not a socket.
-    l.func_wrap(
-        MODULE,
-        "sock_shutdown",
-        |mut c: Ctx<'_>, fd: i32, _: i32| -> wasmtime::Result<i32> {
-            charge(&mut c, 0)?;
-            Ok(if is_stdio(fd) { ENOTSOCK } else { EBADF })
-        },
-    )?;
+    answer!(l, "sock_shutdown", |fd: i32, _: i32| if is_stdio(fd) {
+        ENOTSOCK
+    } else {
+        EBADF
+    });
     Ok(l)
 }
 

@@ -293,7 +293,8 @@ impl Course {
         self.check_problem(id, file, spec, Generated::Required)
     }
 
-    fn code_ids(&self) -> Vec<String> {
+    /// The ids of the code problems (those with a problem.toml), sorted as the sheet is.
+    pub fn code_ids(&self) -> Vec<String> {
         self.problem_ids()
             .unwrap_or_default()
             .into_iter()
