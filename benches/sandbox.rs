@@ -188,7 +188,7 @@ fn main() -> anyhow::Result<()> {
     let (problems, _) = course.problems()?;
     let (items, _) = course.items()?;
     let student = Path::new("target/cohort/ada");
-    let workers = Isolation::Workers(grader_exe);
+    let workers = Isolation::Workers(grader_exe, None);
     let mut rows = Vec::new();
     for (isolation, label) in [
         (&Isolation::InProcess, "in this process"),

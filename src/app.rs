@@ -129,8 +129,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         || std::thread::available_parallelism().map_or(1, usize::from),
         usize::from,
     );
-    if let Command::SandboxWorker { stack } = cli.command {
-        crate::sandbox::isolate::serve(stack)?;
+    if let Command::SandboxWorker { stack, cache } = &cli.command {
+        crate::sandbox::isolate::serve(*stack, cache.as_deref())?;
         return Ok(Exit::Success);
     }
     let course = load_course(&cli.course)?;
@@ -170,6 +170,87 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
                 Format::Json => emit(&(report::json(&report, &course.digest()?.0) + "\n"))?,
             }
             Ok(Exit::graded(report.complete()))
+        }
+        Command::Batch {
+            cohort,
+            out,
+            shard,
+            cache_dir,
+            no_cache,
+            quiet,
+            format,
+        } => {
+            let cache = if *no_cache {
+                None
+            } else {
+                cache_dir.clone().or_else(crate::cohort::default_cache_dir)
+            };
+            let options = crate::cohort::Options {
+                cohort: cohort.clone(),
+                out: out.clone(),
+                shard: *shard,
+                cache,
+                jobs,
+                progress: if *quiet {
+                    crate::cohort::Progress::Quiet
+                } else {
+                    crate::cohort::Progress::Show
+                },
+            };
+            let outcome = crate::cohort::run(&course, &options)?;
+            let head = format!(
+                "{} {} students in {:.1} s: {} graded, {} unchanged; {} modules run, {} known from before\n",
+                "batch:".bold(),
+                outcome.students,
+                outcome.seconds,
+                outcome.graded,
+                outcome.unchanged,
+                outcome.modules_run,
+                outcome.modules_reused
+            );
+            let mut notes = String::new();
+            for name in &outcome.skipped {
+                let _ = writeln!(
+                    notes,
+                    "skipped `{}`: not a folder",
+                    crate::sanitize::line(name)
+                );
+            }
+            if !outcome.absent.is_empty() {
+                let _ = writeln!(
+                    notes,
+                    "kept {} students of the gradebook with no folder in the cohort: {}",
+                    outcome.absent.len(),
+                    crate::sanitize::line(&outcome.absent.join(", "))
+                );
+            }
+            let exit = Exit::graded(outcome.failed.is_empty());
+            finish_gradebook(&course, out, *format, &head, &notes, Some(&outcome))?;
+            Ok(exit)
+        }
+        Command::Merge { shards, out } => {
+            let merged = crate::gradebook::merge(out, shards)?;
+            let head = format!(
+                "{} {} students from {} shards into {}\n",
+                "merge:".bold(),
+                merged,
+                shards.len(),
+                out.join(crate::gradebook::FILE).display()
+            );
+            finish_gradebook(&course, out, Format::Human, &head, "", None)?;
+            Ok(Exit::Success)
+        }
+        Command::Import { marks, out } => {
+            let mut book = crate::gradebook::Gradebook::open(out)?;
+            let imported = crate::marks::import(&mut book, marks)?;
+            let head = format!(
+                "{} {} marks written, {} rows left blank (still pending)\n",
+                "import:".bold(),
+                imported.marked,
+                imported.blank
+            );
+            finish_gradebook(&course, out, Format::Human, &head, "", None)?;
+            Ok(Exit::Success)
         }
         Command::Check => check(&course),
         Command::Verify => {
@@ -267,6 +348,51 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
             Ok(Exit::Success)
         }
     }
+}
+
+/// Writes the exports of the gradebook in `out` and prints what happened and the class
+/// summary.
+fn finish_gradebook(
+    course: &Course,
+    out: &Path,
+    format: Format,
+    head: &str,
+    notes: &str,
+    outcome: Option<&crate::cohort::Outcome>,
+) -> anyhow::Result<()> {
+    let book = crate::gradebook::Gradebook::open(out)?;
+    let class = book.class()?;
+    let written = report::exports::write_all(&class, course.keys_released, out)?;
+    let summary = report::summary::Summary::of(&class);
+    match format {
+        Format::Json => {
+            let value = serde_json::json!({
+                "run": outcome,
+                "summary": summary,
+                "gradebook": book.path(),
+                "files": written,
+            });
+            emit(&(report::json(&value, &course.digest()?.0) + "\n"))?;
+        }
+        Format::Human => {
+            let mut text = String::from(head);
+            text += notes;
+            text += &summary.human();
+            let _ = writeln!(
+                text,
+                "{} {} and {}",
+                "wrote".bold(),
+                book.path().display(),
+                written
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            emit(&text)?;
+        }
+    }
+    Ok(())
 }
 
 /// Loads the course at `dir`; no `grader.toml` there is a usage error that says how to point

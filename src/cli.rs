@@ -12,6 +12,7 @@ Examples (in the grader's repository, after scripts/demo):
   grader test q2.3 target/fixtures/q2_3.wasm
   grader test q2.3 target/fixtures/q2_3.wasm --format json
   grader grade target/cohort/ada
+  grader batch target/cohort --out target/grades
   grader answers
   grader check
   grader verify
@@ -72,6 +73,51 @@ pub enum Command {
         #[arg(long)]
         staff: bool,
     },
+    /// Grade a cohort (a folder of student folders) into a gradebook, with grades.csv,
+    /// Gradescope results, manual.csv and report.html; only what changed since the last run
+    /// is graded again.
+    Batch {
+        /// The cohort: one folder per student.
+        cohort: PathBuf,
+        /// The output folder: gradebook.sqlite and the exports.
+        #[arg(long, value_name = "DIR", default_value = "grades")]
+        out: PathBuf,
+        /// Grade only slice I of N (e.g. 2/4), for one of N machines; `grader merge` combines
+        /// the slices' output folders.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<crate::cohort::Shard>,
+        /// Where compiled modules are kept across runs [default: $XDG_CACHE_HOME/grader or
+        /// ~/.cache/grader]; writable by you only, since what it holds is run as machine code.
+        #[arg(long, value_name = "DIR", env = "GRADER_CACHE_DIR")]
+        cache_dir: Option<PathBuf>,
+        /// Compile every module afresh; keep nothing.
+        #[arg(long, conflicts_with = "cache_dir")]
+        no_cache: bool,
+        /// No progress on stderr.
+        #[arg(long, short)]
+        quiet: bool,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Combine the output folders of `grader batch --shard` runs into one gradebook, as one
+    /// unsharded run would have made it, and write its exports.
+    Merge {
+        /// The shards' output folders.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// The combined output folder.
+        #[arg(long, value_name = "DIR", default_value = "grades")]
+        out: PathBuf,
+    },
+    /// Read TA marks for manual answers (a filled-in manual.csv) into the gradebook and
+    /// rewrite the exports; nothing is imported if any line is wrong.
+    Import {
+        /// The filled-in manual.csv.
+        marks: PathBuf,
+        /// The output folder holding the gradebook.
+        #[arg(long, value_name = "DIR", default_value = "grades")]
+        out: PathBuf,
+    },
     /// Check grader.toml and every problem spec; exit 3 if anything is wrong.
     Check,
     /// Prove the problem set right: references accepted, known-wrong solutions earn their
@@ -106,6 +152,9 @@ pub enum Command {
         /// The wasm stack of its guests, in bytes.
         #[arg(long)]
         stack: usize,
+        /// Where compiled modules are kept (`grader batch`'s cache).
+        #[arg(long)]
+        cache: Option<PathBuf>,
     },
 }
 

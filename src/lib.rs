@@ -18,9 +18,12 @@
 
 pub mod app;
 pub mod cli;
+pub mod cohort;
 pub mod compare;
 pub mod grade;
+pub mod gradebook;
 pub mod handin;
+pub mod marks;
 pub mod parallel;
 pub mod report;
 pub mod sandbox;

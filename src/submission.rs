@@ -98,9 +98,27 @@ fn kind_of(file_type: std::fs::FileType) -> &'static str {
     }
 }
 
-/// Reads the regular file at `path`, at most `limit` bytes (a larger file is refused after
-/// reading one byte past the limit, never read whole).
-pub fn read(path: &Path, limit: usize, links: Links) -> Result<Vec<u8>, Refusal> {
+/// What identifies a file's version without reading it: if all of these are unchanged, so
+/// are its bytes (git's index relies on the same; `ctime` changes on every write and cannot
+/// be set back by the student).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileStat {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub ctime_ns: i64,
+    pub inode: u64,
+}
+
+/// A regular file, opened: its identity is that of what was opened, not of what the path
+/// named a moment before.
+pub struct Opened {
+    file: std::fs::File,
+    pub stat: FileStat,
+}
+
+/// Opens the regular file at `path` without reading it (a FIFO never blocks the opening).
+pub fn open(path: &Path, links: Links) -> Result<Opened, Refusal> {
+    use std::os::unix::fs::MetadataExt;
     let first_look = std::fs::symlink_metadata(path)?;
     if first_look.file_type().is_symlink() && links == Links::Refuse {
         return Err(Refusal::Link);
@@ -113,20 +131,44 @@ pub fn read(path: &Path, limit: usize, links: Links) -> Result<Vec<u8>, Refusal>
         .read(true)
         .custom_flags(flags)
         .open(path)?;
-    // What was opened, not what the path named a moment ago.
     let opened = file.metadata()?;
     if !opened.is_file() {
         return Err(Refusal::NotRegular(kind_of(opened.file_type())));
     }
-    if opened.len() > limit as u64 {
-        return Err(Refusal::TooLarge { limit });
+    let stat = FileStat {
+        size: opened.size(),
+        mtime_ns: opened.mtime().saturating_mul(1_000_000_000) + opened.mtime_nsec(),
+        ctime_ns: opened.ctime().saturating_mul(1_000_000_000) + opened.ctime_nsec(),
+        inode: opened.ino(),
+    };
+    Ok(Opened { file, stat })
+}
+
+impl Opened {
+    /// Its bytes, at most `limit` (a larger file is refused after reading one byte past the
+    /// limit, never read whole).
+    pub fn read(self, limit: usize) -> Result<Vec<u8>, Refusal> {
+        if self.stat.size > limit as u64 {
+            return Err(Refusal::TooLarge { limit });
+        }
+        let mut bytes = Vec::new();
+        self.file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
+        if bytes.len() > limit {
+            return Err(Refusal::TooLarge { limit });
+        }
+        Ok(bytes)
     }
-    let mut bytes = Vec::new();
-    file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
-    if bytes.len() > limit {
-        return Err(Refusal::TooLarge { limit });
-    }
-    Ok(bytes)
+}
+
+/// Reads the regular file at `path`, at most `limit` bytes.
+pub fn read(path: &Path, limit: usize, links: Links) -> Result<Vec<u8>, Refusal> {
+    open(path, links)?.read(limit)
+}
+
+/// The SHA-256 of `bytes` in lowercase hex: how the gradebook names a file's content.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    crate::spec::hex(&Sha256::digest(bytes))
 }
 
 /// At most `cap` warnings from one source; the rest become one line that counts them, so that

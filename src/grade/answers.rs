@@ -19,6 +19,8 @@ pub enum ItemStatus {
     Missing,
     /// A manual item with an answer, waiting for a TA.
     Pending,
+    /// A manual item a TA has marked (`grader import`): `score` is the TA's.
+    Marked,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -50,6 +52,9 @@ pub struct ItemResult {
     /// A manual item's rubric and reference solution, for the TA (staff views; students'
     /// once keys are released).
     pub rubric: Option<String>,
+    /// The TA's comment on a marked manual item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// Grades every item against `answers` (what could be read of the student's file, if any).
@@ -186,6 +191,7 @@ fn grade_broken(item: &Item, broken: &Broken) -> ItemResult {
         fields,
         answer: None,
         rubric: None,
+        comment: None,
     }
 }
 
@@ -200,6 +206,7 @@ fn grade_item(item: &Item, table: Option<&toml::Table>) -> ItemResult {
         fields: Vec::new(),
         answer: None,
         rubric: None,
+        comment: None,
     };
     let Some(table) = table else {
         return base;
@@ -214,6 +221,7 @@ fn grade_item(item: &Item, table: Option<&toml::Table>) -> ItemResult {
             },
             answer: (!text.trim().is_empty()).then_some(text),
             rubric: item.rubric.clone(),
+            comment: None,
             ..base
         };
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 pub mod answer_file;
 pub mod answers;
+pub mod class;
 
 use serde::{Deserialize, Serialize};
 
@@ -127,6 +128,20 @@ pub struct Missing {
     pub kind: crate::spec::Kind,
 }
 
+impl Missing {
+    /// The items of `items` with no answer.
+    pub fn unanswered(items: &[ItemResult]) -> Vec<Missing> {
+        items
+            .iter()
+            .filter(|i| i.status == answers::ItemStatus::Missing)
+            .map(|i| Missing {
+                id: i.id.clone(),
+                kind: i.kind,
+            })
+            .collect()
+    }
+}
+
 /// Everything one student handed in, graded: code problems, answers, what is missing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -173,7 +188,9 @@ impl StudentReport {
             && self.items.iter().all(|i| {
                 matches!(
                     i.status,
-                    answers::ItemStatus::Correct | answers::ItemStatus::Pending
+                    answers::ItemStatus::Correct
+                        | answers::ItemStatus::Pending
+                        | answers::ItemStatus::Marked
                 )
             })
     }

@@ -11,6 +11,9 @@ use crate::grade::{CaseResult, ProblemResult, StudentReport, Verdict};
 use crate::sanitize;
 use crate::spec::Visibility;
 
+pub mod exports;
+pub mod html;
+pub mod summary;
 pub mod template;
 
 /// The version of the JSON reports' shape: raised when a field changes meaning or goes.
@@ -92,6 +95,7 @@ pub fn student_human(report: &StudentReport) -> String {
         let status = match i.status {
             ItemStatus::Correct => "correct".green(),
             ItemStatus::Pending => "pending: graded by a TA".cyan(),
+            ItemStatus::Marked => "marked by a TA".cyan(),
             ItemStatus::Missing => "not answered".yellow(),
             ItemStatus::Partial | ItemStatus::Incorrect => {
                 let wrong: Vec<String> = i

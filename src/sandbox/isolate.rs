@@ -165,7 +165,7 @@ fn read_json<T: for<'de> Deserialize<'de>>(input: &mut impl Read) -> std::io::Re
 
 /// The worker's side: serves requests from stdin until it closes. Each request is compiled
 /// once and its cases run on up to `jobs` threads, every case reported as it starts and ends.
-pub fn serve(wasm_stack: usize) -> anyhow::Result<()> {
+pub fn serve(wasm_stack: usize, cache: Option<&std::path::Path>) -> anyhow::Result<()> {
     // A worker outlives no supervisor: when the grader is killed, this process is handed to
     // init and must end, even in the middle of a guest that would run for hours. (Its stdin
     // closing is not enough: it reads stdin only between modules.) This is a second program
@@ -182,7 +182,7 @@ pub fn serve(wasm_stack: usize) -> anyhow::Result<()> {
             }
         })
         .context("starting the worker's watchdog")?;
-    let sandbox = Sandbox::new(wasm_stack).context("starting the sandbox")?;
+    let sandbox = Sandbox::with_cache(wasm_stack, cache).context("starting the sandbox")?;
     let mut input = BufReader::new(std::io::stdin().lock());
     let output = Mutex::new(BufWriter::new(std::io::stdout()));
     let send = |event: &Event, blobs: &[&[u8]]| -> std::io::Result<()> {
@@ -258,11 +258,16 @@ struct Worker {
 }
 
 impl Worker {
-    fn spawn(exe: &PathBuf, wasm_stack: usize) -> anyhow::Result<Self> {
-        let mut child = Command::new(exe)
+    fn spawn(exe: &PathBuf, wasm_stack: usize, cache: Option<&PathBuf>) -> anyhow::Result<Self> {
+        let mut command = Command::new(exe);
+        command
             .arg("sandbox-worker")
             .arg("--stack")
-            .arg(wasm_stack.to_string())
+            .arg(wasm_stack.to_string());
+        if let Some(dir) = cache {
+            command.arg("--cache").arg(dir);
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -343,6 +348,7 @@ impl Drop for Worker {
 pub struct Isolated {
     exe: PathBuf,
     wasm_stack: usize,
+    cache: Option<PathBuf>,
     idle: Mutex<Vec<Worker>>,
 }
 
@@ -362,8 +368,15 @@ impl Isolated {
         Self {
             exe,
             wasm_stack,
+            cache: None,
             idle: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Workers keep compiled modules in `cache` (see [`Sandbox::with_cache`]).
+    pub fn with_cache(mut self, cache: Option<PathBuf>) -> Self {
+        self.cache = cache;
+        self
     }
 
     /// The grader binary that is running, as the worker: for the `grader` command itself.
@@ -376,7 +389,7 @@ impl Isolated {
         let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         match idle {
             Some(worker) => Ok(worker),
-            None => Worker::spawn(&self.exe, self.wasm_stack),
+            None => Worker::spawn(&self.exe, self.wasm_stack, self.cache.as_ref()),
         }
     }
 

@@ -12,11 +12,13 @@ mod wasi;
 pub use isolate::Isolated;
 
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use wasmtime::{
     Config, Engine, InstancePre, Linker, Module, Store, Strategy, Trap, UpdateDeadline,
 };
@@ -157,7 +159,26 @@ pub struct Sandbox {
 impl Sandbox {
     /// An engine whose guests get at most `wasm_stack_bytes` of wasm stack.
     pub fn new(wasm_stack_bytes: usize) -> anyhow::Result<Self> {
+        Self::with_cache(wasm_stack_bytes, None)
+    }
+
+    /// Like [`Sandbox::new`], keeping compiled modules in `cache` (a folder) across runs and
+    /// processes: wasmtime's own compilation cache, keyed by the module's bytes, the engine's
+    /// settings and this executable. What it holds is loaded as machine code without checks,
+    /// so the folder must be writable by the grader's user only.
+    pub fn with_cache(wasm_stack_bytes: usize, cache: Option<&Path>) -> anyhow::Result<Self> {
         let mut config = Config::new();
+        if let Some(dir) = cache {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the module cache `{}`", dir.display()))?;
+            let mut settings = wasmtime::CacheConfig::new();
+            settings.with_directory(dir);
+            config.cache(Some(
+                wasmtime::Cache::new(settings)
+                    .map_err(anyhow::Error::from)
+                    .with_context(|| format!("opening the module cache `{}`", dir.display()))?,
+            ));
+        }
         // Winch compiles about 5x faster than Cranelift and runs 1.1-1.8x slower: grading
         // compiles every submission once and runs it on a handful of small cases.
         config

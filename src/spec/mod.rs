@@ -107,6 +107,44 @@ pub struct TestCase {
     pub expected: BTreeMap<String, Value>,
 }
 
+/// Lowercase hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A SHA-256 of everything grading a module on `problem` depends on (title, contract,
+/// limits, cases) and of the grader's version: the gradebook regrades a module when it
+/// changes. Where the spec lives is not part of it.
+pub fn problem_fingerprint(problem: &Problem) -> String {
+    use sha2::{Digest, Sha256};
+    let p = problem;
+    let text = format!(
+        "{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        env!("CARGO_PKG_VERSION"),
+        p.id,
+        p.title,
+        p.limits,
+        p.inputs,
+        p.outputs,
+        p.cases
+    );
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// A SHA-256 of everything grading `answers.toml` depends on: every item but where it lives.
+pub fn items_fingerprint(items: &[Item]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(env!("CARGO_PKG_VERSION"));
+    for i in items {
+        hasher.update(format!(
+            "\n{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            i.id, i.title, i.kind, i.statement, i.twin, i.fields, i.points, i.rubric
+        ));
+    }
+    hex(&hasher.finalize())
+}
+
 /// A loaded, checked problem.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Problem {
@@ -381,12 +419,7 @@ impl Course {
             hasher.update((bytes.len() as u64).to_le_bytes());
             hasher.update(&bytes);
         }
-        let hex: String = hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Ok((hex, files.len()))
+        Ok((hex(&hasher.finalize()), files.len()))
     }
 
     /// The path of a built solution module named in a `[solutions]` table.
