@@ -826,7 +826,7 @@ pub fn merge(out: &Path, shards: &[PathBuf]) -> anyhow::Result<usize> {
             tx.execute("DELETE FROM main.parts", [])?;
             tx.execute("INSERT INTO main.parts SELECT * FROM shard.parts", [])?;
             tx.execute(
-                "INSERT INTO main.meta SELECT * FROM shard.meta WHERE key <> 'shard' WHERE true
+                "INSERT INTO main.meta SELECT * FROM shard.meta WHERE key <> 'shard'
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [],
             )?;

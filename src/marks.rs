@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::Context;
 use rusqlite::params;
 
+use crate::app::UsageError;
 use crate::gradebook::Gradebook;
 use crate::report::exports::{answer_id, uncell};
 
@@ -23,13 +24,8 @@ pub struct Imported {
     pub blank: usize,
 }
 
-/// A line of the file that cannot be imported, and why.
-#[derive(Debug, thiserror::Error)]
-#[error("{}", .0.join("\n"))]
-pub struct BadMarks(pub Vec<String>);
-
 struct Row {
-    line: u64,
+    at: String,
     student: String,
     item: String,
     points: f64,
@@ -54,10 +50,10 @@ pub fn import(book: &mut Gradebook, file: &Path) -> anyhow::Result<Imported> {
     let (Some(c_student), Some(c_item), Some(c_points)) =
         (column("student"), column("item"), column("points"))
     else {
-        return Err(BadMarks(vec![format!(
+        return Err(UsageError(format!(
             "{name} line 1: the header needs the columns student, item and points (it has: {})",
             headers.iter().collect::<Vec<_>>().join(", ")
-        )])
+        ))
         .into());
     };
     let c_comment = column("comment");
@@ -78,21 +74,32 @@ pub fn import(book: &mut Gradebook, file: &Path) -> anyhow::Result<Imported> {
     let mut rows = Vec::new();
     let mut seen = BTreeSet::new();
     let mut blank = 0;
-    for record in reader.records() {
+    // A spreadsheet's row (the header is row 1) and the text file's line, which differ when
+    // a cell holds a line break.
+    let place = |row: usize, line: u64| {
+        if line == row as u64 {
+            format!("row {row}")
+        } else {
+            format!("row {row} (line {line})")
+        }
+    };
+    for (index, record) in reader.records().enumerate() {
+        let row = index + 2;
         let record = match record {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                errors.push(format!("{name} line {line}: {e}"));
+                errors.push(format!("{name} {}: {e}", place(row, line)));
                 continue;
             }
         };
         let line = record.position().map_or(0, |p| p.line());
+        let at = place(row, line);
         let get = |c: usize| record.get(c).unwrap_or("").trim();
         let student = uncell(get(c_student)).to_string();
         let item = get(c_item).to_string();
         let shown = crate::sanitize::line(&student);
-        let mut fail = |message: String| errors.push(format!("{name} line {line}: {message}"));
+        let mut fail = |message: String| errors.push(format!("{name} {at}: {message}"));
         if !students.contains(&student) {
             let known: Vec<String> = students.iter().cloned().collect();
             let hint = crate::spec::did_you_mean(&student, &known)
@@ -158,7 +165,7 @@ pub fn import(book: &mut Gradebook, file: &Path) -> anyhow::Result<Imported> {
             }
         }
         rows.push(Row {
-            line,
+            at: at.clone(),
             student,
             item,
             points,
@@ -169,7 +176,9 @@ pub fn import(book: &mut Gradebook, file: &Path) -> anyhow::Result<Imported> {
         });
     }
     if !errors.is_empty() {
-        return Err(BadMarks(errors).into());
+        // The TA fixes the file and runs the same command again: a usage error (exit 2).
+        errors.push(format!("nothing was imported from {name}"));
+        return Err(UsageError(errors.join("\n")).into());
     }
     let conn = book.connection();
     let tx = conn.transaction()?;
@@ -185,7 +194,7 @@ pub fn import(book: &mut Gradebook, file: &Path) -> anyhow::Result<Imported> {
                     OR answer IS NOT excluded.answer",
                 params![row.student, row.item, row.points, row.comment, row.answer],
             )
-            .with_context(|| format!("{name} line {}", row.line))?;
+            .with_context(|| format!("{name} {}", row.at))?;
         marked += changed;
     }
     tx.commit()?;

@@ -7,6 +7,8 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+mod cohort;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The JSON report, locked: a field added or renamed fails these tests.
