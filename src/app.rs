@@ -183,7 +183,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
             let cache = if *no_cache {
                 None
             } else {
-                cache_dir.clone().or_else(crate::cohort::default_cache_dir)
+                // wasmtime's cache wants an absolute folder; workers may start elsewhere.
+                let dir = cache_dir.clone().or_else(crate::cohort::default_cache_dir);
+                dir.map(|d| std::path::absolute(&d).unwrap_or(d))
             };
             let options = crate::cohort::Options {
                 cohort: cohort.clone(),

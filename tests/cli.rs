@@ -8,6 +8,9 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 mod cohort;
+#[path = "../benches/support/proctree.rs"]
+mod proctree;
+use proctree::{all_processes, parent_of, tree_resident_bytes};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -1900,27 +1903,6 @@ fn watched(
     (output, started.elapsed(), peak)
 }
 
-/// The parent of process `pid`, from /proc (the command name may hold spaces: the fields
-/// after the last ')').
-fn parent_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit(')')
-        .next()?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-fn all_processes() -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .map(|d| {
-            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[test]
 fn a_student_folder_is_a_jail() {
     fixtures();
@@ -2049,31 +2031,6 @@ fn no_terminal_escape_from_a_student_reaches_a_report() {
         !out.lines().any(|l| l.starts_with("total 362")),
         "a file name drew a line:\n{out}"
     );
-}
-
-/// The resident memory of `pid` and every process below it, from /proc.
-fn tree_resident_bytes(pid: u32) -> u64 {
-    let resident = |pid: u32| {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map_or(0, |kib| kib * 1024)
-    };
-    let all = all_processes();
-    let mut tree = vec![pid];
-    let mut grew = true;
-    while grew {
-        grew = false;
-        for &p in &all {
-            if !tree.contains(&p) && parent_of(p).is_some_and(|pp| tree.contains(&pp)) {
-                tree.push(p);
-                grew = true;
-            }
-        }
-    }
-    tree.into_iter().map(resident).sum()
 }
 
 #[test]

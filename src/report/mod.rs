@@ -252,10 +252,14 @@ fn verdict_words(v: Verdict) -> &'static str {
 
 /// Points without a useless `.0`.
 pub fn points(p: f64) -> String {
-    if p.fract() == 0.0 {
-        format!("{p:.0}")
+    // Sums of fractional points carry binary noise (9.299999999999999): two decimals, with
+    // trailing zeros dropped, say every score a spec can give.
+    let text = format!("{p:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" {
+        "0".to_string()
     } else {
-        format!("{p}")
+        text.to_string()
     }
 }
 
@@ -375,5 +379,9 @@ mod tests {
     fn points_drop_useless_decimals() {
         assert_eq!(points(3.0), "3");
         assert_eq!(points(0.5), "0.5");
+        assert_eq!(points(9.299999999999999), "9.3");
+        assert_eq!(points(173.5), "173.5");
+        assert_eq!(points(-0.001), "0");
+        assert_eq!(points(1.0 / 3.0), "0.33");
     }
 }

@@ -211,19 +211,28 @@ impl Summary {
         let _ = writeln!(
             out,
             "{}",
-            "Full marks per part (code: every case accepted):".bold()
+            "Code problems, share of students with every case accepted:".bold()
         );
-        let mut line = String::new();
-        for (i, p) in self.parts.iter().enumerate() {
-            let cell = format!("{} {:>3.0}%", p.id, p.pass_rate * 100.0);
-            let _ = write!(line, "  {cell:<14}");
-            if i % 6 == 5 {
-                let _ = writeln!(out, "{}", line.trim_end());
-                line.clear();
-            }
+        let code: Vec<&PartStats> = self.parts.iter().filter(|p| p.kind == Kind::Code).collect();
+        for chunk in code.chunks(6) {
+            let line: Vec<String> = chunk
+                .iter()
+                .map(|p| format!("{:<6} {:>3.0}%", p.id, p.pass_rate * 100.0))
+                .collect();
+            let _ = writeln!(out, "  {}", line.join("   "));
         }
-        if !line.is_empty() {
-            let _ = writeln!(out, "{}", line.trim_end());
+        let paper: Vec<&PartStats> = self.parts.iter().filter(|p| p.kind != Kind::Code).collect();
+        if !paper.is_empty() {
+            let mean: f64 = paper.iter().map(|p| p.mean_score).sum();
+            let max: f64 = paper.iter().map(|p| p.max_score).sum();
+            let _ = writeln!(
+                out,
+                "{} {} items, mean {} of {} points",
+                "answers.toml:".bold(),
+                paper.len(),
+                points(mean),
+                points(max)
+            );
         }
         if !self.hardest.is_empty() {
             let _ = writeln!(out, "{}", "Hardest cases:".bold());
@@ -251,7 +260,15 @@ impl Summary {
                 self.missing.len()
             );
             for (student, ids) in &self.missing {
-                let _ = writeln!(out, "  {}: {}", sanitize::line(student), ids.join(", "));
+                let shown: Vec<&str> = ids.iter().take(8).map(String::as_str).collect();
+                let more = if ids.len() > shown.len() { ", …" } else { "" };
+                let _ = writeln!(
+                    out,
+                    "  {}: {} parts ({}{more})",
+                    sanitize::line(student),
+                    ids.len(),
+                    shown.join(", ")
+                );
             }
         }
         if self.pending_answers > 0 {

@@ -189,7 +189,13 @@ impl Sandbox {
             // Engine::new refuses a wasm stack above this even without async support.
             .async_stack_size(wasm_stack_bytes.max(2 << 20))
             // Same NaN bits on every machine and compiler: reports are byte-identical.
-            .cranelift_nan_canonicalization(true);
+            .cranelift_nan_canonicalization(true)
+            // Winch compiles the guest's functions; Cranelift still compiles the trampolines
+            // between host and guest (one per exported or table-referenced function: a third
+            // of all compile time for a Rust module). They are a few instructions each:
+            // optimizing them, or allocating their registers well, buys nothing measurable.
+            .cranelift_opt_level(wasmtime::OptLevel::None)
+            .cranelift_regalloc_algorithm(wasmtime::RegallocAlgorithm::SinglePass);
         let engine = Engine::new(&config)?;
         let linker = wasi::linker(&engine)?;
 
