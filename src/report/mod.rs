@@ -1,6 +1,13 @@
-//! Renders grading results: a colored report for people and JSON for programs. Reads only
-//! the result model of `grade`, in the view it is given (students' or staff's): what a
-//! student may see is decided in `grade`, never here.
+//! Renders results and courses: a colored report for people and JSON for programs, from the
+//! models it is handed, never from the command line. A result of `grade` comes in the view it
+//! is given (students' or staff's): what a student may see of it is decided in `grade`, never
+//! here.
+//!
+//! - [`course`]: `grader list` and `grader show`, what a course asks.
+//! - [`summary`]: how a class did, at the end of `grader batch`.
+//! - [`exports`]: the files a cohort run leaves: `grades.csv`, Gradescope results, ….
+//! - [`html`]: `report.html`, the class at a glance.
+//! - [`template`]: `grader answers`, a blank `answers.toml`.
 
 use std::fmt::Write as _;
 
@@ -11,6 +18,7 @@ use crate::grade::{CaseResult, ProblemResult, StudentReport, Verdict};
 use crate::sanitize;
 use crate::spec::Visibility;
 
+pub mod course;
 pub mod exports;
 pub mod html;
 pub mod summary;
@@ -259,6 +267,15 @@ pub fn points(p: f64) -> String {
     }
 }
 
+/// A count and its noun: `1 case`, `3 cases`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// The report for people. Colors follow the `colored` crate's global switch.
 pub fn human(result: &ProblemResult) -> String {
     let mut out = String::new();
@@ -375,5 +392,12 @@ mod tests {
     fn points_drop_useless_decimals() {
         assert_eq!(points(3.0), "3");
         assert_eq!(points(0.5), "0.5");
+    }
+
+    #[test]
+    fn plural_adds_an_s_except_for_one() {
+        assert_eq!(plural(0, "case"), "0 cases");
+        assert_eq!(plural(1, "case"), "1 case");
+        assert_eq!(plural(2, "field"), "2 fields");
     }
 }
