@@ -255,29 +255,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Check => check(&course),
         Command::Verify => {
             let findings = staff::verify(&course, jobs)?;
-            let mut out = String::new();
-            for f in &findings {
-                let mark = if f.ok { "✓".green() } else { "✗".red() };
-                let _ = writeln!(out, "{mark} {:<14} {}", f.subject, f.detail);
-            }
-            let failed = findings.iter().filter(|f| !f.ok).count();
-            if failed == 0 {
-                let _ = writeln!(
-                    out,
-                    "{} {} checks passed",
-                    "verified:".green().bold(),
-                    findings.len()
-                );
-            } else {
-                let _ = writeln!(
-                    out,
-                    "{} {failed} of {} checks failed",
-                    "not verified:".red().bold(),
-                    findings.len()
-                );
-            }
-            emit(&out)?;
-            Ok(Exit::graded(failed == 0))
+            emit(&report::checks::verified(&findings))?;
+            Ok(Exit::graded(findings.iter().all(|f| f.ok)))
         }
         Command::Digest => {
             let (hex, files) = course.digest()?;
@@ -469,12 +448,11 @@ fn check(course: &Course) -> anyhow::Result<Exit> {
         return Err(InvalidSpec(leaks).into());
     }
     let cases: usize = problems.iter().map(|p| p.cases.len()).sum();
-    emit(&format!(
-        "{} {} with {cases} test cases and {} are valid ({})\n",
-        "ok:".green().bold(),
-        report::plural(problems.len(), "code problem"),
-        report::plural(items.len(), "answer, choice or manual item"),
-        course.root.join(crate::spec::COURSE_FILE).display()
+    emit(&report::checks::valid(
+        problems.len(),
+        cases,
+        items.len(),
+        &course.root.join(crate::spec::COURSE_FILE),
     ))?;
     Ok(Exit::Success)
 }

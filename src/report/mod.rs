@@ -4,6 +4,7 @@
 //! here.
 //!
 //! - [`course`]: `grader list` and `grader show`, what a course asks.
+//! - [`checks`]: `grader check` and `grader verify`, what the staff's checks found.
 //! - [`summary`]: how a class did, at the end of `grader batch`.
 //! - [`exports`]: the files a cohort run leaves: `grades.csv`, Gradescope results, ….
 //! - [`html`]: `report.html`, the class at a glance.
@@ -18,6 +19,7 @@ use crate::grade::{CaseResult, ProblemResult, StudentReport, Verdict};
 use crate::sanitize;
 use crate::spec::Visibility;
 
+pub mod checks;
 pub mod course;
 pub mod exports;
 pub mod html;
