@@ -257,29 +257,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Check => check(&course),
         Command::Verify => {
             let findings = staff::verify(&course, jobs)?;
-            let mut out = String::new();
-            for f in &findings {
-                let mark = if f.ok { "✓".green() } else { "✗".red() };
-                let _ = writeln!(out, "{mark} {:<14} {}", f.subject, f.detail);
-            }
-            let failed = findings.iter().filter(|f| !f.ok).count();
-            if failed == 0 {
-                let _ = writeln!(
-                    out,
-                    "{} {} checks passed",
-                    "verified:".green().bold(),
-                    findings.len()
-                );
-            } else {
-                let _ = writeln!(
-                    out,
-                    "{} {failed} of {} checks failed",
-                    "not verified:".red().bold(),
-                    findings.len()
-                );
-            }
-            emit(&out)?;
-            Ok(Exit::graded(failed == 0))
+            emit(&report::checks::verified(&findings))?;
+            Ok(Exit::graded(findings.iter().all(|f| f.ok)))
         }
         Command::Digest => {
             let (hex, files) = course.digest()?;
@@ -336,17 +315,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
                 Err(_) if item.is_some() => None,
                 Err(e) => return Err(e.into()),
             };
-            let mut out = String::new();
-            if let Some(code) = &code {
-                out += &show(code);
-            }
-            if let Some(item) = item {
-                if code.is_some() {
-                    out.push('\n');
-                }
-                out += &show_item(item);
-            }
-            emit(&out)?;
+            emit(&report::course::show(code.as_ref(), item))?;
             Ok(Exit::Success)
         }
     }
@@ -481,199 +450,50 @@ fn check(course: &Course) -> anyhow::Result<Exit> {
         return Err(InvalidSpec(leaks).into());
     }
     let cases: usize = problems.iter().map(|p| p.cases.len()).sum();
-    emit(&format!(
-        "{} {} with {cases} test cases and {} are valid ({})\n",
-        "ok:".green().bold(),
-        plural(problems.len(), "code problem"),
-        plural(items.len(), "answer, choice or manual item"),
-        course.root.join(crate::spec::COURSE_FILE).display()
+    emit(&report::checks::valid(
+        problems.len(),
+        cases,
+        items.len(),
+        &course.root.join(crate::spec::COURSE_FILE),
     ))?;
     Ok(Exit::Success)
 }
 
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
-}
-
 fn list(course: &Course, format: Format) -> anyhow::Result<Exit> {
+    use report::course::{Graded, Row};
     let (problems, items) = course.everything()?;
-    // (id, title, kind, points, what is graded)
-    let mut rows: Vec<(String, String, Kind, f64, String)> = problems
+    let mut rows: Vec<Row> = problems
         .iter()
-        .map(|p| {
-            (
-                p.id.clone(),
-                p.title.clone(),
-                p.kind,
-                p.max_score(),
-                plural(p.cases.len(), "case"),
-            )
+        .map(|p| Row {
+            id: p.id.clone(),
+            title: p.title.clone(),
+            kind: p.kind,
+            points: p.max_score(),
+            graded: Graded::Cases(p.cases.len()),
         })
-        .chain(items.iter().map(|i| {
-            let parts = match i.kind {
-                Kind::Manual => "TA-graded".to_string(),
-                _ => plural(i.fields.len(), "field"),
-            };
-            (i.id.clone(), i.title.clone(), i.kind, i.points, parts)
+        .chain(items.iter().map(|i| Row {
+            id: i.id.clone(),
+            title: i.title.clone(),
+            kind: i.kind,
+            points: i.points,
+            graded: match i.kind {
+                Kind::Manual => Graded::ByTa,
+                _ => Graded::Fields(i.fields.len()),
+            },
         }))
         .collect();
     rows.sort_by(|a, b| {
-        crate::spec::sort_key(&a.0)
-            .cmp(&crate::spec::sort_key(&b.0))
-            .then(a.2.cmp(&b.2))
+        crate::spec::sort_key(&a.id)
+            .cmp(&crate::spec::sort_key(&b.id))
+            .then(a.kind.cmp(&b.kind))
     });
     match format {
-        Format::Json => {
-            let json: Vec<_> = rows
-                .iter()
-                .map(|(id, title, kind, points, parts)| {
-                    serde_json::json!({"id": id, "title": title, "kind": kind.as_str(), "points": points, "graded": parts})
-                })
-                .collect();
-            emit(&(serde_json::to_string_pretty(&json)? + "\n"))?;
-        }
-        Format::Human => {
-            let mut out = String::new();
-            let width = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(5);
-            let _ = writeln!(
-                out,
-                "{:<7} {:<width$}  {:<6} {:>6}  graded",
-                "id", "title", "kind", "points"
-            );
-            for (id, title, kind, points, parts) in &rows {
-                let _ = writeln!(
-                    out,
-                    "{id:<7} {title:<width$}  {:<6} {:>6}  {parts}",
-                    kind.as_str(),
-                    report::points(*points)
-                );
-            }
-            let count = |k: Kind| rows.iter().filter(|r| r.2 == k).count();
-            let _ = writeln!(
-                out,
-                "{} code problems, {} answer items, {} choice, {} manual; {} points in all",
-                count(Kind::Code),
-                count(Kind::Answer),
-                count(Kind::Choice),
-                count(Kind::Manual),
-                report::points(rows.iter().map(|r| r.3).sum())
-            );
-            emit(&out)?;
-        }
+        Format::Json => emit(
+            &(report::course::list_json(&rows)?
+                + "
+"),
+        )?,
+        Format::Human => emit(&report::course::list_human(&rows))?,
     }
     Ok(Exit::Success)
-}
-
-/// A paper item as the student sees it: statement, fields, points — never the key or rubric.
-fn show_item(item: &crate::spec::Item) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} — {} ({}, {} points, in answers.toml)\n",
-        item.id.bold(),
-        item.title.bold(),
-        item.kind.as_str(),
-        report::points(item.points)
-    );
-    let _ = writeln!(out, "{}", item.statement.trim());
-    if !item.fields.is_empty() {
-        let _ = writeln!(out, "\n{}", "Fields:".bold());
-    }
-    for f in &item.fields {
-        // Choices are compared as the README says: letter case and surrounding spaces aside.
-        let how = match &f.options {
-            Some(options) => format!(
-                "one of: {}; letter case and surrounding spaces ignored",
-                options.join(", ")
-            ),
-            None => f.precision.describe(),
-        };
-        let _ = writeln!(
-            out,
-            "  {}: {} ({how}; {} pt)",
-            f.name,
-            f.ty,
-            report::points(f.points)
-        );
-    }
-    out
-}
-
-fn show(problem: &Problem) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{} — {}\n", problem.id.bold(), problem.title.bold());
-    let _ = writeln!(out, "{}\n", problem.statement.trim());
-    let _ = writeln!(out, "{}", "Input (one JSON object on stdin):".bold());
-    for i in &problem.inputs {
-        let opt = if i.optional { " (optional)" } else { "" };
-        let _ = writeln!(out, "  {}: {}{opt}", i.name, i.ty);
-    }
-    let _ = writeln!(out, "{}", "Output (one JSON object on stdout):".bold());
-    for o in &problem.outputs {
-        let tol = if o.ty.has_floats() {
-            o.tolerance.describe()
-        } else {
-            "exact".to_string()
-        };
-        let shape = o
-            .shape
-            .as_ref()
-            .map(|s| format!(", shape {s:?}"))
-            .unwrap_or_default();
-        let _ = writeln!(out, "  {}: {}{shape}  ({tol})", o.name, o.ty);
-    }
-    let l = &problem.limits;
-    let _ = writeln!(
-        out,
-        "{} {} fuel, {} wall, {} memory, {} stack, {} stdout",
-        "Limits per case:".bold(),
-        l.run.fuel,
-        grade::human_duration(l.run.wall),
-        grade::human_bytes(l.run.memory_bytes),
-        grade::human_bytes(l.wasm_stack_bytes as u64),
-        grade::human_bytes(l.run.stdout_bytes as u64),
-    );
-    let hidden = problem
-        .cases
-        .iter()
-        .filter(|c| c.visibility == crate::spec::Visibility::Hidden)
-        .count();
-    let hidden_names = match hidden {
-        0 => "no hidden cases".to_string(),
-        1 => format!("1 hidden case, reported as {}", grade::hidden_case_name(1)),
-        n => format!(
-            "{n} hidden cases, reported as {} … {}",
-            grade::hidden_case_name(1),
-            grade::hidden_case_name(n)
-        ),
-    };
-    let _ = writeln!(out, "\n{} ({hidden_names})", "Sample cases:".bold());
-    for case in problem
-        .cases
-        .iter()
-        .filter(|c| c.visibility == crate::spec::Visibility::Sample)
-    {
-        let expected: serde_json::Map<_, _> = case
-            .expected
-            .iter()
-            .map(|(k, v)| (k.clone(), v.to_json()))
-            .collect();
-        let _ = writeln!(
-            out,
-            "  {} ({} pt)",
-            case.name.bold(),
-            report::points(case.points)
-        );
-        let _ = writeln!(
-            out,
-            "    stdin:  {}",
-            serde_json::Value::Object(case.input.clone())
-        );
-        let _ = writeln!(out, "    stdout: {}", serde_json::Value::Object(expected));
-    }
-    out
 }

@@ -1,6 +1,14 @@
-//! Renders grading results: a colored report for people and JSON for programs. Reads only
-//! the result model of `grade`, in the view it is given (students' or staff's): what a
-//! student may see is decided in `grade`, never here.
+//! Renders results and courses: a colored report for people and JSON for programs, from the
+//! models it is handed, never from the command line. A result of `grade` comes in the view it
+//! is given (students' or staff's): what a student may see of it is decided in `grade`, never
+//! here.
+//!
+//! - [`course`]: `grader list` and `grader show`, what a course asks.
+//! - [`checks`]: `grader check` and `grader verify`, what the staff's checks found.
+//! - [`summary`]: how a class did, at the end of `grader batch`.
+//! - [`exports`]: the files a cohort run leaves: `grades.csv`, Gradescope results, ….
+//! - [`html`]: `report.html`, the class at a glance.
+//! - [`template`]: `grader answers`, a blank `answers.toml`.
 
 use std::fmt::Write as _;
 
@@ -11,6 +19,8 @@ use crate::grade::{CaseResult, ProblemResult, StudentReport, Verdict};
 use crate::sanitize;
 use crate::spec::Visibility;
 
+pub mod checks;
+pub mod course;
 pub mod exports;
 pub mod html;
 pub mod summary;
@@ -263,6 +273,15 @@ pub fn points(p: f64) -> String {
     }
 }
 
+/// A count and its noun: `1 case`, `3 cases`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// The report for people. Colors follow the `colored` crate's global switch.
 pub fn human(result: &ProblemResult) -> String {
     let mut out = String::new();
@@ -383,5 +402,12 @@ mod tests {
         assert_eq!(points(173.5), "173.5");
         assert_eq!(points(-0.001), "0");
         assert_eq!(points(1.0 / 3.0), "0.33");
+    }
+
+    #[test]
+    fn plural_adds_an_s_except_for_one() {
+        assert_eq!(plural(0, "case"), "0 cases");
+        assert_eq!(plural(1, "case"), "1 case");
+        assert_eq!(plural(2, "field"), "2 fields");
     }
 }
