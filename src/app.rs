@@ -199,6 +199,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
                     crate::cohort::Progress::Show
                 },
             };
+            let _lock = crate::gradebook::lock(out)?;
             let outcome = crate::cohort::run(&course, &options)?;
             let head = format!(
                 "{} {} students in {:.1} s: {} graded, {} unchanged; {} modules run, {} known from before\n",
@@ -231,6 +232,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
             Ok(exit)
         }
         Command::Merge { shards, out } => {
+            let _lock = crate::gradebook::lock(out)?;
             let merged = crate::gradebook::merge(out, shards)?;
             let head = format!(
                 "{} {} students from {} shards into {}\n",
@@ -244,6 +246,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         }
         Command::Import { marks, out } => {
             let mut book = crate::gradebook::Gradebook::open(out)?;
+            let _lock = crate::gradebook::lock(out)?;
             let imported = crate::marks::import(&mut book, marks)?;
             let head = format!(
                 "{} {} marks written, {} rows left blank (still pending)\n",

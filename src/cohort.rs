@@ -303,7 +303,8 @@ enum Done {
     Failed(String),
 }
 
-/// Grades the cohort into the gradebook in `opts.out`.
+/// Grades the cohort into the gradebook in `opts.out` (whose [`crate::gradebook::lock`] the
+/// caller holds).
 pub fn run(course: &Course, opts: &Options) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let (problems, items) = course.everything()?;

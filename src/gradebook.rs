@@ -156,6 +156,35 @@ pub struct Gradebook {
     path: PathBuf,
 }
 
+/// The right to write an output folder: one `grader batch`, `merge` or `import` at a time
+/// (two at once would grade the same students twice and race on the exports). Held until
+/// dropped; the operating system releases it if the process dies.
+pub struct Lock(#[allow(dead_code)] std::fs::File);
+
+/// Takes the output folder `dir` (creating it), or says who has it.
+pub fn lock(dir: &Path) -> anyhow::Result<Lock> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the output folder `{}`", dir.display()))?;
+    let path = dir.join("gradebook.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening `{}`", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Lock(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(crate::app::UsageError(format!(
+            "another grader is writing to `{}`: wait for it to finish, or choose another --out",
+            dir.display()
+        ))
+        .into()),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(anyhow::Error::new(e).context(format!("locking `{}`", path.display())))
+        }
+    }
+}
+
 fn text<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => s,

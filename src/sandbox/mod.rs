@@ -172,7 +172,12 @@ impl Sandbox {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating the module cache `{}`", dir.display()))?;
             let mut settings = wasmtime::CacheConfig::new();
-            settings.with_directory(dir);
+            // A class of 300 students × 25 Rust modules keeps about 1.1 GB; wasmtime's
+            // default soft limit (512 MiB) would evict half a cohort between two runs.
+            settings
+                .with_directory(dir)
+                .with_files_total_size_soft_limit(8 << 30)
+                .with_file_count_soft_limit(1 << 20);
             config.cache(Some(
                 wasmtime::Cache::new(settings)
                     .map_err(anyhow::Error::from)

@@ -555,3 +555,27 @@ fn a_broken_student_folder_never_stops_the_run() {
     );
     assert!(!out.join("gradescope/mallory").exists());
 }
+
+#[test]
+fn one_writer_at_a_time_per_output_folder() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("grades");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(out.join("gradebook.lock"))
+        .expect("open");
+    held.try_lock().expect("lock");
+    let output = grader(&[
+        "batch",
+        cohort().to_str().expect("p"),
+        "--out",
+        out.to_str().expect("p"),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("another grader is writing to"));
+    assert!(!out.join("gradebook.sqlite").exists(), "nothing written");
+    drop(held);
+}
