@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use colored::Colorize;
 
-use crate::cli::{Cli, Color, Command, Format};
+use crate::cli::{Cli, Color, Command, Format, ReportFormat};
 use crate::grade::{self, ProblemResult};
 use crate::report;
 use crate::sandbox::Isolated;
@@ -63,6 +63,17 @@ impl Exit {
         }
     }
 
+    /// The code's name in JSON errors.
+    pub fn name(self) -> &'static str {
+        match self {
+            Exit::Success => "success",
+            Exit::NotAllAccepted => "not_all_accepted",
+            Exit::Usage => "usage",
+            Exit::InvalidSpec => "invalid_spec",
+            Exit::Failure => "failure",
+        }
+    }
+
     /// `Success` when everything graded was accepted.
     fn graded(all_accepted: bool) -> Self {
         if all_accepted {
@@ -91,6 +102,29 @@ pub fn exit_codes_help() -> String {
         let _ = write!(text, "\n  {}  {}", exit.code(), exit.meaning());
     }
     text
+}
+
+/// An error as JSON, for `--format json`: a program reading stdout gets an object it can
+/// parse, whatever went wrong (the same text also goes to stderr for people).
+pub fn error_json(exit: Exit, message: &str) -> String {
+    let value = serde_json::json!({
+        "error": {
+            "kind": exit.name(),
+            "exit_code": exit.code(),
+            "message": message,
+        },
+        "schema_version": report::SCHEMA_VERSION,
+        "grader_version": env!("CARGO_PKG_VERSION"),
+    });
+    serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+}
+
+/// Whether the command line asks for `--format json` (looked at before, or without, parsing
+/// it: a usage error is reported in the format asked for too).
+pub fn wants_json(args: &[String]) -> bool {
+    args.windows(2)
+        .any(|w| w[0] == "--format" && w[1] == "json")
+        || args.iter().any(|a| a == "--format=json")
 }
 
 /// A mistake on the command line that the user can fix (exit 2).
@@ -129,33 +163,80 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         || std::thread::available_parallelism().map_or(1, usize::from),
         usize::from,
     );
-    if let Command::SandboxWorker { stack, cache } = &cli.command {
-        crate::sandbox::isolate::serve(*stack, cache.as_deref())?;
-        return Ok(Exit::Success);
+    match &cli.command {
+        Command::SandboxWorker { stack, cache } => {
+            crate::sandbox::isolate::serve(*stack, cache.as_deref())?;
+            return Ok(Exit::Success);
+        }
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            let mut command = crate::cli::Cli::command_with_help();
+            clap_complete::generate(*shell, &mut command, "grader", &mut out);
+            emit(&String::from_utf8_lossy(&out))?;
+            return Ok(Exit::Success);
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(crate::cli::Cli::command_with_help()).render(&mut out)?;
+            emit(&String::from_utf8_lossy(&out))?;
+            return Ok(Exit::Success);
+        }
+        _ => {}
     }
     let course = load_course(&cli.course)?;
+    if let Some(expected) = &cli.expect_digest {
+        let (actual, _) = course.digest()?;
+        let want = expected
+            .trim()
+            .trim_start_matches("sha256:")
+            .to_ascii_lowercase();
+        if want != actual {
+            return Err(InvalidSpec(vec![crate::spec::SpecError {
+                file: course.root.join(crate::spec::COURSE_FILE),
+                key: None,
+                message: format!(
+                    "this course is sha256:{actual}, not the pinned sha256:{} (--expect-digest): \
+                     check out the pinned version of the course",
+                    crate::sanitize::line(&want)
+                ),
+            }])
+            .into());
+        }
+    }
     match &cli.command {
-        Command::SandboxWorker { .. } => Ok(Exit::Success),
+        Command::SandboxWorker { .. } | Command::Completions { .. } | Command::Man => {
+            Ok(Exit::Success)
+        }
         Command::Test {
             problem,
             submission,
             format,
             staff,
+            min_score,
         } => {
             let id = resolve_id(&course, problem, IdKind::Code)?;
             let problem = course.problem(&id)?;
             let result = grade_file(&problem, submission, jobs)?;
             let result = if *staff { result } else { result.for_student() };
             match format {
-                Format::Human => emit(&report::human(&result))?,
-                Format::Json => emit(&(report::json(&result, &course.digest()?.0) + "\n"))?,
+                ReportFormat::Human => emit(&report::human(&result))?,
+                ReportFormat::Json => emit(&(report::json(&result, &course.digest()?.0) + "\n"))?,
+                ReportFormat::Junit => emit(&report::ci::junit_problem(&result))?,
             }
-            Ok(Exit::graded(result.all_accepted()))
+            github_actions(
+                &report::ci::annotations_problem(&result),
+                &report::ci::summary_problem(&result),
+            )?;
+            Ok(match min_score {
+                Some(min) => Exit::graded(min.passes(result.score, result.max_score)),
+                None => Exit::graded(result.all_accepted()),
+            })
         }
         Command::Grade {
             student,
             format,
             staff,
+            min_score,
         } => {
             let (problems, items) = course.everything()?;
             let grader = Grader::new(problems, items, jobs)?;
@@ -166,10 +247,18 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
                 report.for_student(course.keys_released)
             };
             match format {
-                Format::Human => emit(&report::student_human(&report))?,
-                Format::Json => emit(&(report::json(&report, &course.digest()?.0) + "\n"))?,
+                ReportFormat::Human => emit(&report::student_human(&report))?,
+                ReportFormat::Json => emit(&(report::json(&report, &course.digest()?.0) + "\n"))?,
+                ReportFormat::Junit => emit(&report::ci::junit_student(&report))?,
             }
-            Ok(Exit::graded(report.complete()))
+            github_actions(
+                &report::ci::annotations_student(&report),
+                &report::ci::summary_student(&report),
+            )?;
+            Ok(match min_score {
+                Some(min) => Exit::graded(min.passes(report.score, report.max_score)),
+                None => Exit::graded(report.complete()),
+            })
         }
         Command::Batch {
             cohort,
@@ -322,6 +411,33 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
             Ok(Exit::Success)
         }
     }
+}
+
+/// Under GitHub Actions (`GITHUB_ACTIONS=true`): the annotations, on stderr so that stdout
+/// stays the report (the runner reads workflow commands from both), and the Markdown summary
+/// appended to the file `GITHUB_STEP_SUMMARY` names.
+fn github_actions(annotations: &[String], summary: &str) -> anyhow::Result<()> {
+    if std::env::var_os("GITHUB_ACTIONS").is_none_or(|v| v != "true") {
+        return Ok(());
+    }
+    {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        for line in annotations {
+            writeln!(err, "{line}")?;
+        }
+    }
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("opening GITHUB_STEP_SUMMARY `{}`", path.display()))?;
+        writeln!(file, "{summary}")
+            .with_context(|| format!("writing GITHUB_STEP_SUMMARY `{}`", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Writes the exports of the gradebook in `out` and prints what happened and the class

@@ -45,6 +45,11 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
 
+    /// Fail before grading (exit 3) unless the course's digest (`grader digest`) is SHA: for
+    /// CI that grades against a pinned course.
+    #[arg(long, global = true, value_name = "SHA")]
+    pub expect_digest: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -57,21 +62,29 @@ pub enum Command {
         problem: String,
         /// The student's module (.wasm).
         submission: PathBuf,
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+        format: ReportFormat,
         /// Staff view: hidden cases with their names, messages, fuel, time and stderr.
         #[arg(long)]
         staff: bool,
+        /// Exit 0 when the score reaches SCORE (points, or a percentage such as 80%), else 1,
+        /// instead of 0 only when every case is accepted.
+        #[arg(long, value_name = "SCORE")]
+        min_score: Option<MinScore>,
     },
     /// Grade a student's folder: one <id>.wasm per code problem and an optional answers.toml.
     Grade {
         /// The student's folder.
         student: PathBuf,
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+        format: ReportFormat,
         /// Staff view: hidden cases in full, answer keys and manual rubrics.
         #[arg(long)]
         staff: bool,
+        /// Exit 0 when the score reaches SCORE (points, or a percentage such as 80%), else 1,
+        /// instead of 0 only when everything auto-graded is at full marks.
+        #[arg(long, value_name = "SCORE")]
+        min_score: Option<MinScore>,
     },
     /// Grade a cohort (a folder of student folders) into a gradebook, with grades.csv,
     /// Gradescope results, manual.csv and report.html; only what changed since the last run
@@ -146,6 +159,10 @@ pub enum Command {
         /// The problem id, e.g. q2.3.
         problem: String,
     },
+    /// Print a shell completion script, e.g. `grader completions bash > /etc/bash_completion.d/grader`.
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff), e.g. `grader man > grader.1 && man ./grader.1`.
+    Man,
     /// Internal: a sandbox worker process, started by grader itself (requests on stdin).
     #[command(hide = true)]
     SandboxWorker {
@@ -158,10 +175,67 @@ pub enum Command {
     },
 }
 
+impl Cli {
+    /// The command as `main` builds it: with the examples and the exit codes in `--help`
+    /// (and so in the man page).
+    pub fn command_with_help() -> clap::Command {
+        use clap::CommandFactory;
+        Cli::command().after_help(format!("{EXAMPLES}\n\n{}", crate::app::exit_codes_help()))
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
     Json,
+}
+
+/// The formats of `test` and `grade`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Human,
+    Json,
+    /// JUnit XML: a testsuite per problem, a testcase per case.
+    Junit,
+}
+
+/// A passing score: points, or a percentage of the maximum.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MinScore {
+    Points(f64),
+    Percent(f64),
+}
+
+impl std::str::FromStr for MinScore {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("`{s}` is not a score: write points (250) or a percentage (80%)");
+        let (number, percent) = match s.trim().strip_suffix('%') {
+            Some(n) => (n, true),
+            None => (s.trim(), false),
+        };
+        let value: f64 = number.trim().parse().map_err(|_| bad())?;
+        if !value.is_finite() || value < 0.0 || (percent && value > 100.0) {
+            return Err(bad());
+        }
+        Ok(if percent {
+            MinScore::Percent(value)
+        } else {
+            MinScore::Points(value)
+        })
+    }
+}
+
+impl MinScore {
+    /// Whether `score` of `max` passes.
+    pub fn passes(self, score: f64, max: f64) -> bool {
+        // A hair of slack for sums of fractional points (0.1 + 0.2).
+        match self {
+            MinScore::Points(p) => score + 1e-9 >= p,
+            MinScore::Percent(_) if max <= 0.0 => true,
+            MinScore::Percent(p) => score + 1e-9 >= p / 100.0 * max,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -179,5 +253,20 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn min_scores_are_points_or_percentages() {
+        let p = |s: &str| s.parse::<MinScore>();
+        assert_eq!(p("250"), Ok(MinScore::Points(250.0)));
+        assert_eq!(p("80%"), Ok(MinScore::Percent(80.0)));
+        assert_eq!(p(" 12.5 % "), Ok(MinScore::Percent(12.5)));
+        for bad in ["", "%", "-1", "101%", "abc", "nan", "inf"] {
+            assert!(p(bad).is_err(), "{bad}");
+        }
+        assert!(MinScore::Percent(80.0).passes(8.0, 10.0));
+        assert!(!MinScore::Percent(80.0).passes(7.9, 10.0));
+        assert!(MinScore::Points(0.3).passes(0.1 + 0.2, 1.0));
+        assert!(!MinScore::Points(5.0).passes(4.5, 10.0));
     }
 }

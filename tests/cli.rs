@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+mod ci;
 mod cohort;
 #[path = "../benches/support/proctree.rs"]
 mod proctree;

@@ -20,6 +20,7 @@ use crate::sanitize;
 use crate::spec::Visibility;
 
 pub mod checks;
+pub mod ci;
 pub mod course;
 pub mod exports;
 pub mod html;
