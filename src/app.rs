@@ -259,13 +259,24 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         }
         Command::Check => check(&course),
         Command::Verify => {
+            if course.is_student_copy() {
+                return Err(UsageError(
+                    "a student copy holds no solutions or keys to verify; verify the staff course"
+                        .into(),
+                )
+                .into());
+            }
             let findings = staff::verify(&course, jobs)?;
             emit(&report::checks::verified(&findings))?;
             Ok(Exit::graded(findings.iter().all(|f| f.ok)))
         }
         Command::Digest => {
             let (hex, files) = course.digest()?;
-            emit(&format!("sha256:{hex}  ({files} files)\n"))?;
+            let copy = match &course.staff_digest {
+                Some(staff) => format!("; a student copy of {staff}"),
+                None => String::new(),
+            };
+            emit(&format!("sha256:{hex}  ({files} files{copy})\n"))?;
             Ok(Exit::Success)
         }
         Command::Gen { problem } => {
@@ -318,7 +329,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
                 Err(_) if item.is_some() => None,
                 Err(e) => return Err(e.into()),
             };
-            emit(&report::course::show(code.as_ref(), item))?;
+            emit(&report::course::show(
+                code.as_ref(),
+                item,
+                course.is_student_copy(),
+            ))?;
             Ok(Exit::Success)
         }
     }
