@@ -2,6 +2,7 @@
 //! their serde model, loading, and every check that can be made without running anything.
 //! Each error names the file and the key.
 
+mod export;
 mod generate;
 mod items;
 mod leaks;
@@ -17,6 +18,7 @@ use serde_json::Value as Json;
 use crate::compare::{FieldType, OutputField, Tolerance, Value, shape_of};
 use crate::sandbox::Limits;
 
+pub use export::student_copy;
 pub use generate::Generator;
 pub use items::{AnswerField, Item, Precision, Twin};
 pub use leaks::paper_key_leaks;
