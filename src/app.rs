@@ -348,15 +348,27 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         }
         Command::Check => check(&course),
         Command::Verify => {
+            if course.is_student_copy() {
+                return Err(UsageError(
+                    "a student copy holds no solutions or keys to verify; verify the staff course"
+                        .into(),
+                )
+                .into());
+            }
             let findings = staff::verify(&course, jobs)?;
             emit(&report::checks::verified(&findings))?;
             Ok(Exit::graded(findings.iter().all(|f| f.ok)))
         }
         Command::Digest => {
             let (hex, files) = course.digest()?;
-            emit(&format!("sha256:{hex}  ({files} files)\n"))?;
+            let copy = match &course.staff_digest {
+                Some(staff) => format!("; a student copy of {staff}"),
+                None => String::new(),
+            };
+            emit(&format!("sha256:{hex}  ({files} files{copy})\n"))?;
             Ok(Exit::Success)
         }
+        Command::Export { students } => export_students(&course, students),
         Command::Gen { problem } => {
             let id = resolve_id(&course, problem, IdKind::Code)?;
             for path in staff::generate(&course, &id)? {
@@ -407,7 +419,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
                 Err(_) if item.is_some() => None,
                 Err(e) => return Err(e.into()),
             };
-            emit(&report::course::show(code.as_ref(), item))?;
+            emit(&report::course::show(
+                code.as_ref(),
+                item,
+                course.is_student_copy(),
+            ))?;
             Ok(Exit::Success)
         }
     }
@@ -483,6 +499,109 @@ fn finish_gradebook(
         }
     }
     Ok(())
+}
+
+/// `grader export --students DIR`: writes the student copy (spec::student_copy) into a
+/// folder next to DIR, then puts it in DIR's place. DIR may be missing, empty, or a student
+/// copy written before (its grader.toml says `student_copy = true` and it holds nothing but
+/// grader.toml and problems/), which is replaced; anything else is refused.
+fn export_students(course: &Course, dir: &Path) -> anyhow::Result<Exit> {
+    use crate::spec::COURSE_FILE;
+    if course.is_student_copy() {
+        return Err(UsageError(format!(
+            "`{}` is itself a student copy; export the staff course",
+            course.root.display()
+        ))
+        .into());
+    }
+    let refuse = |why: &str| -> anyhow::Error {
+        UsageError(format!(
+            "`{}` {why}; not overwritten (choose a new or empty folder, or a student copy \
+             written before)",
+            dir.display()
+        ))
+        .into()
+    };
+    let replaced = match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!("cannot read `{}`", dir.display())));
+        }
+        Ok(meta) if !meta.is_dir() => return Err(refuse("is not a folder")),
+        Ok(_) => {
+            let entries: Vec<std::ffi::OsString> = std::fs::read_dir(dir)
+                .with_context(|| format!("cannot list `{}`", dir.display()))?
+                .map(|e| e.map(|e| e.file_name()))
+                .collect::<Result<_, _>>()
+                .with_context(|| format!("cannot list `{}`", dir.display()))?;
+            if entries.is_empty() {
+                false
+            } else if entries.iter().all(|e| e == COURSE_FILE || e == "problems")
+                && is_student_copy(&dir.join(COURSE_FILE))
+            {
+                true
+            } else {
+                return Err(refuse("exists and is not empty, nor a student copy"));
+            }
+        }
+    };
+    let files = crate::spec::student_copy(course)?;
+    let name = dir
+        .file_name()
+        .map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned());
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let staging = parent.join(format!(".{name}.export-{}", std::process::id()));
+    let write = || -> anyhow::Result<()> {
+        std::fs::create_dir(&staging)
+            .with_context(|| format!("cannot create `{}`", staging.display()))?;
+        for (path, bytes) in &files {
+            let path = staging.join(path);
+            if let Some(folder) = path.parent() {
+                std::fs::create_dir_all(folder)
+                    .with_context(|| format!("cannot create `{}`", folder.display()))?;
+            }
+            std::fs::write(&path, bytes)
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
+        }
+        if replaced {
+            std::fs::remove_dir_all(dir)
+                .with_context(|| format!("cannot remove the old copy `{}`", dir.display()))?;
+        } else if dir.exists() {
+            std::fs::remove_dir(dir)
+                .with_context(|| format!("cannot replace `{}`", dir.display()))?;
+        }
+        std::fs::rename(&staging, dir)
+            .with_context(|| format!("cannot move the copy to `{}`", dir.display()))
+    };
+    if let Err(e) = write() {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    let copy = Course::load(dir)?;
+    let (problems, items) = copy.everything()?;
+    let samples: usize = problems.iter().map(|p| p.cases.len()).sum();
+    emit(&format!(
+        "wrote a student copy to {}: {} code problems with {} sample cases, {} answer, \
+         choice and manual items; no hidden case, key or rubric (staff digest {})\n",
+        dir.display(),
+        problems.len(),
+        samples,
+        items.len(),
+        copy.staff_digest.as_deref().unwrap_or_default()
+    ))?;
+    Ok(Exit::Success)
+}
+
+/// Whether `file` is the grader.toml of a student copy: `[course] student_copy = true`.
+fn is_student_copy(file: &Path) -> bool {
+    std::fs::read_to_string(file)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("course")?.get("student_copy")?.as_bool())
+        .unwrap_or(false)
 }
 
 /// Loads the course at `dir`; no `grader.toml` there is a usage error that says how to point

@@ -17,6 +17,7 @@ Examples (in the grader's repository, after scripts/demo):
   grader check
   grader verify
   grader gen q2.3
+  grader export --students target/student-course
   grader answers --output answers.toml";
 
 /// Grade WebAssembly submissions against a course's problem specs.
@@ -138,6 +139,15 @@ pub enum Command {
     Verify,
     /// Print a SHA-256 of grader.toml and the problems folder, for CI to pin.
     Digest,
+    /// Write the course as students may see it: statements, I/O contracts, limits, sample
+    /// cases and the questions of the answer, choice and manual items, without hidden or
+    /// generated cases, keys, rubrics or solutions; its grader.toml records this course's
+    /// digest.
+    Export {
+        /// The folder to write: new, empty, or a student copy written before (replaced).
+        #[arg(long, value_name = "DIR")]
+        students: PathBuf,
+    },
     /// Write the data files of a problem's generated cases from its reference solution.
     Gen {
         /// The problem id, e.g. q2.3.

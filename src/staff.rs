@@ -192,11 +192,14 @@ fn verify_twin(course: &Course, item: &Item, problems: &[Problem]) -> anyhow::Re
             Ok(v) => v,
             Err(e) => return fail(format!("`{}`: {e}", field.name)),
         };
+        let Some(key) = &field.key else {
+            return fail(format!("`{}` has no key to check", field.name));
+        };
         if let Some(why) = key_error(field, &value) {
             return fail(format!(
                 "key `{}` = {} disagrees with the reference ({} on {}, case `{}`): {why}",
                 field.name,
-                field.key.to_json(),
+                key.to_json(),
                 reference,
                 problem.id,
                 case.name

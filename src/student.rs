@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::grade::answer_file;
-use crate::grade::answers::{ItemStatus, grade_answers};
+use crate::grade::answers::grade_answers;
 use crate::grade::{self, CodeEntry, Missing, ProblemResult, StudentReport};
 use crate::handin;
 use crate::sandbox::{Executor, Isolated, Sandbox};
@@ -248,7 +248,7 @@ impl Grader {
             + items.iter().map(|i| i.max_score).fold(0.0, |a, b| a + b);
         let pending = items
             .iter()
-            .filter(|i| i.status == ItemStatus::Pending)
+            .filter(|i| i.awaits_staff())
             .map(|i| i.max_score)
             .fold(0.0, |a, b| a + b);
         let report = StudentReport {

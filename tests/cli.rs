@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 mod ci;
 mod cohort;
+mod export;
 #[path = "../benches/support/proctree.rs"]
 mod proctree;
 use proctree::{all_processes, parent_of, tree_resident_bytes};

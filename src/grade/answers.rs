@@ -21,6 +21,34 @@ pub enum ItemStatus {
     Pending,
     /// A manual item a TA has marked (`grader import`): `score` is the TA's.
     Marked,
+    /// An answer or choice item graded on a student copy (`grader export --students`), which
+    /// has no keys: each field's form is checked (its message is [`WELL_FORMED`] or what is
+    /// wrong with it), no points are given, and staff grade it against the keys.
+    Unkeyed,
+}
+
+/// The message of a field of an [`ItemStatus::Unkeyed`] item that is read as the type and
+/// options asked for.
+pub const WELL_FORMED: &str = "well-formed; no key in the student copy: graded by staff";
+
+impl ItemResult {
+    /// The fields of an unkeyed item that are not well-formed (missing, of the wrong type, not
+    /// an option); none for other items.
+    pub fn form_errors(&self) -> impl Iterator<Item = &FieldResult> {
+        self.fields
+            .iter()
+            .filter(|f| self.status == ItemStatus::Unkeyed && f.message != WELL_FORMED)
+    }
+
+    /// Waiting for staff, with nothing the student can still fix: a manual answer, or, on a
+    /// student copy, an answer of the right form.
+    pub fn awaits_staff(&self) -> bool {
+        match self.status {
+            ItemStatus::Pending => true,
+            ItemStatus::Unkeyed => self.form_errors().next().is_none(),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -177,7 +205,7 @@ fn grade_broken(item: &Item, broken: &Broken) -> ItemResult {
                 points: 0.0,
                 max_points: f.points,
                 message: message.clone(),
-                key: Some(describe_key(f)),
+                key: describe_key(f),
             })
             .collect()
     };
@@ -240,7 +268,9 @@ fn grade_item(item: &Item, table: Option<&toml::Table>) -> ItemResult {
         .map(|f| grade_field(f, answered(lookup(table, &f.name))))
         .collect();
     let score: f64 = fields.iter().map(|f| f.points).fold(0.0, |a, b| a + b);
-    let status = if fields.iter().all(|f| f.correct) {
+    let status = if item.fields.iter().any(|f| f.key.is_none()) {
+        ItemStatus::Unkeyed
+    } else if fields.iter().all(|f| f.correct) {
         ItemStatus::Correct
     } else if fields.iter().any(|f| f.correct) {
         ItemStatus::Partial
@@ -292,7 +322,10 @@ fn manual_text(table: &toml::Table) -> String {
 
 /// Why `value` is not the field's key, or `None` when it is (within the field's precision).
 pub fn key_error(field: &AnswerField, value: &Value) -> Option<String> {
-    first_error(&field.key, value, field.precision)
+    match &field.key {
+        Some(key) => first_error(key, value, field.precision),
+        None => Some(format!("`{}` has no key", field.name)),
+    }
 }
 
 fn grade_field(field: &AnswerField, given: Option<&toml::Value>) -> FieldResult {
@@ -302,7 +335,7 @@ fn grade_field(field: &AnswerField, given: Option<&toml::Value>) -> FieldResult 
         points: if correct { field.points } else { 0.0 },
         max_points: field.points,
         message,
-        key: Some(describe_key(field)),
+        key: describe_key(field),
     };
     let Some(given) = given else {
         return result(false, format!("missing `{}`", field.name));
@@ -326,9 +359,12 @@ fn grade_field(field: &AnswerField, given: Option<&toml::Value>) -> FieldResult 
             format!("`{}` is not one of: {}", shown(got, 40), options.join(", ")),
         );
     }
-    match first_error(&field.key, &value, field.precision) {
-        None => result(true, "correct".into()),
-        Some(why) => result(false, why),
+    match &field.key {
+        None => result(false, WELL_FORMED.into()),
+        Some(key) => match first_error(key, &value, field.precision) {
+            None => result(true, "correct".into()),
+            Some(why) => result(false, why),
+        },
     }
 }
 
@@ -424,13 +460,13 @@ fn number(json: Json, ty: &FieldType, name: &str) -> Result<Json, String> {
     }
 }
 
-/// The key as a student would write it, and the precision asked.
-fn describe_key(field: &AnswerField) -> String {
-    match (&field.key, field.precision) {
+/// The key as a student would write it, and the precision asked (none in a student copy).
+fn describe_key(field: &AnswerField) -> Option<String> {
+    Some(match (field.key.as_ref()?, field.precision) {
         (Value::Str(k), _) => format!("`{k}`"),
         (k, Precision::Exact) => k.to_json().to_string(),
         (k, p) => format!("{} ({})", k.to_json(), p.describe()),
-    }
+    })
 }
 
 fn close(key: f64, got: f64, precision: Precision) -> bool {
@@ -495,7 +531,7 @@ mod tests {
         let ty: FieldType = ty.parse().expect("type");
         AnswerField {
             name: "x".into(),
-            key: parse(&key, &ty, "x").expect("key"),
+            key: Some(parse(&key, &ty, "x").expect("key")),
             ty,
             points: 1.0,
             precision,
@@ -545,6 +581,45 @@ mod tests {
         assert!(!grade_field(&c, Some(&given("\"bidirectional\""))).correct);
         let missing = grade_field(&c, None);
         assert!(!missing.correct && missing.message.contains("missing"));
+    }
+
+    #[test]
+    fn without_a_key_only_the_form_is_checked() {
+        let mut h3 = field("float", serde_json::json!(0.7278), Precision::Decimals(4));
+        h3.key = None;
+        let mut choice = named(
+            "GPT.masking",
+            field("str", serde_json::json!("causal"), Precision::Exact),
+        );
+        choice.key = None;
+        choice.options = Some(vec!["causal".into(), "bidirectional".into()]);
+        let q = item("q9.9", Kind::Answer, vec![h3.clone()]);
+        let c = item("q9.8", Kind::Choice, vec![choice]);
+        let answers = |text: &str| {
+            let ids = ["q9.9".to_string(), "q9.8".to_string()];
+            crate::grade::answer_file::read(text, &ids)
+        };
+        let file =
+            answers("[\"q9.9\"]\nx = \"24/25\"\n[\"q9.8\"]\nGPT = { masking = \"Causal\" }\n");
+        let (results, warnings) = grade_answers(&[q.clone(), c.clone()], Some(&file), &[]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        for r in &results {
+            assert_eq!((r.status, r.score), (ItemStatus::Unkeyed, 0.0), "{r:?}");
+            assert!(
+                r.awaits_staff() && r.fields.iter().all(|f| f.key.is_none()),
+                "{r:?}"
+            );
+        }
+        let file =
+            answers("[\"q9.9\"]\nx = \"about 1\"\n[\"q9.8\"]\nGPT = { masking = \"masked\" }\n");
+        let (results, _) = grade_answers(&[q, c], Some(&file), &[]);
+        for r in &results {
+            assert_eq!(r.status, ItemStatus::Unkeyed);
+            assert!(!r.awaits_staff(), "{r:?}");
+            assert_eq!(r.form_errors().count(), 1, "{r:?}");
+        }
+        assert!(results[0].fields[0].message.contains("expected a number"));
+        assert!(results[1].fields[0].message.contains("is not one of"));
     }
 
     proptest::proptest! {

@@ -149,7 +149,8 @@ pub struct StudentReport {
     pub student: String,
     pub score: f64,
     pub max_score: f64,
-    /// Points of manual answers waiting for a TA (not in `score`).
+    /// Points of manual answers waiting for a TA and, on a student copy, of well-formed
+    /// answers whose keys only staff hold (not in `score`).
     pub pending: f64,
     pub problems: Vec<CodeEntry>,
     pub items: Vec<ItemResult>,
@@ -178,7 +179,8 @@ impl StudentReport {
         self
     }
 
-    /// Every auto-graded part at full marks and nothing missing (pending parts aside).
+    /// Every auto-graded part at full marks and nothing missing (parts waiting for staff
+    /// aside).
     pub fn complete(&self) -> bool {
         self.missing.is_empty()
             && self
@@ -186,12 +188,11 @@ impl StudentReport {
                 .iter()
                 .all(|p| p.result.as_ref().is_some_and(ProblemResult::all_accepted))
             && self.items.iter().all(|i| {
-                matches!(
-                    i.status,
-                    answers::ItemStatus::Correct
-                        | answers::ItemStatus::Pending
-                        | answers::ItemStatus::Marked
-                )
+                i.awaits_staff()
+                    || matches!(
+                        i.status,
+                        answers::ItemStatus::Correct | answers::ItemStatus::Marked
+                    )
             })
     }
 }

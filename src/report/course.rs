@@ -95,10 +95,11 @@ pub fn list_json(rows: &[Row]) -> serde_json::Result<String> {
 }
 
 /// `grader show`: a question's code part, its paper part, or both, one after the other.
-pub fn show(code: Option<&Problem>, item: Option<&Item>) -> String {
+/// `student_copy`: the course is a student copy, whose hidden cases only staff hold.
+pub fn show(code: Option<&Problem>, item: Option<&Item>, student_copy: bool) -> String {
     let mut out = String::new();
     if let Some(code) = code {
-        out += &problem(code);
+        out += &problem(code, student_copy);
     }
     if let Some(item) = item {
         if code.is_some() {
@@ -110,7 +111,7 @@ pub fn show(code: Option<&Problem>, item: Option<&Item>) -> String {
 }
 
 /// A code problem: statement, input and output fields, limits, sample cases.
-fn problem(problem: &Problem) -> String {
+fn problem(problem: &Problem, student_copy: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} — {}\n", problem.id.bold(), problem.title.bold());
     let _ = writeln!(out, "{}\n", problem.statement.trim());
@@ -150,6 +151,7 @@ fn problem(problem: &Problem) -> String {
         .filter(|c| c.visibility == Visibility::Hidden)
         .count();
     let hidden_names = match hidden {
+        0 if student_copy => "hidden cases: graded by staff, not in this student copy".to_string(),
         0 => "no hidden cases".to_string(),
         1 => format!("1 hidden case, reported as {}", grade::hidden_case_name(1)),
         n => format!(

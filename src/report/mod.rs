@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 
 use colored::Colorize;
 
-use crate::grade::answers::ItemStatus;
+use crate::grade::answers::{ItemResult, ItemStatus};
 use crate::grade::{CaseResult, ProblemResult, StudentReport, Verdict};
 use crate::sanitize;
 use crate::spec::Visibility;
@@ -108,6 +108,16 @@ pub fn student_human(report: &StudentReport) -> String {
             ItemStatus::Pending => "pending: graded by a TA".cyan(),
             ItemStatus::Marked => "marked by a TA".cyan(),
             ItemStatus::Missing => "not answered".yellow(),
+            ItemStatus::Unkeyed if i.awaits_staff() => {
+                "well-formed; no key in the student copy: graded by staff".cyan()
+            }
+            ItemStatus::Unkeyed => {
+                let wrong: Vec<String> = i
+                    .form_errors()
+                    .map(|f| sanitize::line(&format!("{}: {}", f.name, f.message)))
+                    .collect();
+                wrong.join("; ").red()
+            }
             ItemStatus::Partial | ItemStatus::Incorrect => {
                 let wrong: Vec<String> = i
                     .fields
@@ -191,6 +201,15 @@ fn attention(report: &StudentReport) -> String {
         ));
     }
     for i in &report.items {
+        let malformed: Vec<&str> = i.form_errors().map(|f| f.name.as_str()).collect();
+        if !malformed.is_empty() {
+            lines.push(format!(
+                "{:<7} {}  not of the form asked: {}",
+                i.id,
+                i.kind.as_str(),
+                malformed.join(", ")
+            ));
+        }
         if matches!(i.status, ItemStatus::Partial | ItemStatus::Incorrect) {
             let wrong: Vec<&str> = i
                 .fields
@@ -220,18 +239,26 @@ fn attention(report: &StudentReport) -> String {
             listed.join(", ")
         ));
     }
-    let pending: Vec<&str> = report
-        .items
-        .iter()
-        .filter(|i| i.status == ItemStatus::Pending)
-        .map(|i| i.id.as_str())
-        .collect();
-    if !pending.is_empty() {
-        lines.push(format!(
-            "pending, graded by a TA ({} points): {}",
-            points(report.pending),
-            pending.join(", ")
-        ));
+    for (status, what) in [
+        (ItemStatus::Pending, "pending, graded by a TA"),
+        (
+            ItemStatus::Unkeyed,
+            "no key in the student copy, graded by staff",
+        ),
+    ] {
+        let waiting: Vec<&ItemResult> = report
+            .items
+            .iter()
+            .filter(|i| i.status == status && i.awaits_staff())
+            .collect();
+        if !waiting.is_empty() {
+            let ids: Vec<&str> = waiting.iter().map(|i| i.id.as_str()).collect();
+            lines.push(format!(
+                "{what} ({} points): {}",
+                points(waiting.iter().map(|i| i.max_score).fold(0.0, |a, b| a + b)),
+                ids.join(", ")
+            ));
+        }
     }
     if lines.is_empty() {
         return String::new();

@@ -52,7 +52,9 @@ pub struct AnswerField {
     /// The key in the student's table; dots reach into nested tables.
     pub name: String,
     pub ty: FieldType,
-    pub key: Value,
+    /// `None` in a student copy (`[course] student_copy`): the answer is checked for form
+    /// and left to staff.
+    pub key: Option<Value>,
     pub points: f64,
     pub precision: Precision,
     pub options: Option<Vec<String>>,
@@ -81,7 +83,9 @@ pub struct Item {
     pub rubric: Option<String>,
 }
 
-pub(super) fn load(dir_id: &str, file: &Path) -> Result<Item, Vec<SpecError>> {
+/// Loads `answer.toml`. In a student copy (`student_copy`) fields carry no key, manual items
+/// no rubric, and nothing names a twin; elsewhere keys and rubrics are required.
+pub(super) fn load(dir_id: &str, file: &Path, student_copy: bool) -> Result<Item, Vec<SpecError>> {
     let spec: ItemFile = read_toml(file).map_err(|e| vec![e])?;
     let mut errors = Vec::new();
     let mut err = |key: String, message: String| {
@@ -119,7 +123,14 @@ pub(super) fn load(dir_id: &str, file: &Path) -> Result<Item, Vec<SpecError>> {
                     "a manual item has no keyed fields: its answer is free text".into(),
                 );
             }
-            if spec.rubric.as_deref().is_none_or(|r| r.trim().is_empty()) {
+            if student_copy {
+                if spec.rubric.is_some() {
+                    err(
+                        "rubric".into(),
+                        "a student copy carries no rubrics (contract §7)".into(),
+                    );
+                }
+            } else if spec.rubric.as_deref().is_none_or(|r| r.trim().is_empty()) {
                 err(
                     "rubric".into(),
                     "a manual item needs a rubric (the reference solution) for the TA".into(),
@@ -144,17 +155,39 @@ pub(super) fn load(dir_id: &str, file: &Path) -> Result<Item, Vec<SpecError>> {
             }
         }
     }
+    if student_copy && spec.twin.is_some() {
+        err(
+            "twin".into(),
+            "a student copy names no twin case (it would name a hidden case)".into(),
+        );
+    }
     let mut fields = Vec::new();
     for (i, f) in spec.fields.iter().enumerate() {
         let key = format!("fields[{i}]");
-        let value = toml_to_json(&f.key)
-            .map_err(|e| e.to_string())
-            .and_then(|j| crate::compare::parse(&j, &f.ty, &f.name).map_err(|e| e.message));
-        let value = match value {
-            Ok(v) => v,
-            Err(m) => {
-                err(format!("{key}.key"), m);
+        let value = match (&f.key, student_copy) {
+            (None, true) => None,
+            (Some(_), true) => {
+                err(
+                    format!("{key}.key"),
+                    "a student copy carries no keys (contract §7)".into(),
+                );
                 continue;
+            }
+            (None, false) => {
+                err(format!("{key}.key"), "missing: the answer key".into());
+                continue;
+            }
+            (Some(k), false) => {
+                let value = toml_to_json(k)
+                    .map_err(|e| e.to_string())
+                    .and_then(|j| crate::compare::parse(&j, &f.ty, &f.name).map_err(|e| e.message));
+                match value {
+                    Ok(v) => Some(v),
+                    Err(m) => {
+                        err(format!("{key}.key"), m);
+                        continue;
+                    }
+                }
             }
         };
         let precision = match (f.decimals, f.sig_figs) {
@@ -175,7 +208,8 @@ pub(super) fn load(dir_id: &str, file: &Path) -> Result<Item, Vec<SpecError>> {
         };
         if spec.kind == Kind::Choice {
             match (&f.options, &value) {
-                (Some(options), Value::Str(k)) if options.contains(k) => {}
+                (Some(options), Some(Value::Str(k))) if options.contains(k) => {}
+                (Some(_), None) => {}
                 (Some(_), _) => err(format!("{key}.key"), "must be one of the `options`".into()),
                 (None, _) => err(
                     format!("{key}.options"),
@@ -194,7 +228,12 @@ pub(super) fn load(dir_id: &str, file: &Path) -> Result<Item, Vec<SpecError>> {
                 format!("must be a number ≥ 0, is {}", f.points),
             );
         }
-        if f.twin.is_some() && spec.twin.is_none() {
+        if f.twin.is_some() && student_copy {
+            err(
+                format!("{key}.twin"),
+                "a student copy names no twin case (it would name a hidden case)".into(),
+            );
+        } else if f.twin.is_some() && spec.twin.is_none() {
             err(
                 format!("{key}.twin"),
                 "names a path in the twin's output, but the item has no `twin`".into(),

@@ -76,7 +76,9 @@ fn twin_case_leaks(item: &Item, twin_case: &str, problem: &Problem) -> Vec<SpecE
                 .collect(),
         );
         for field in &item.fields {
-            let (Some(path), Some(key)) = (&field.twin, numbers_of_value(&field.key)) else {
+            let (Some(path), Some(key)) =
+                (&field.twin, field.key.as_ref().and_then(numbers_of_value))
+            else {
                 continue;
             };
             let Some(shown) = json_at(&expected, path).and_then(numbers_of_json) else {
@@ -116,7 +118,7 @@ fn statement_leaks(item: &Item, statement: &str, file: &std::path::Path) -> Vec<
     let tokens = number_tokens(statement);
     let mut errors = Vec::new();
     for field in &item.fields {
-        let Some(keys) = numbers_of_value(&field.key) else {
+        let Some(keys) = field.key.as_ref().and_then(numbers_of_value) else {
             continue;
         };
         let allowed = |k: f64| field.precision.allowed_error(k);

@@ -2,6 +2,7 @@
 //! their serde model, loading, and every check that can be made without running anything.
 //! Each error names the file and the key.
 
+mod export;
 mod generate;
 mod items;
 mod leaks;
@@ -17,6 +18,7 @@ use serde_json::Value as Json;
 use crate::compare::{FieldType, OutputField, Tolerance, Value, shape_of};
 use crate::sandbox::Limits;
 
+pub use export::student_copy;
 pub use generate::Generator;
 pub use items::{AnswerField, Item, Precision, Twin};
 pub use leaks::paper_key_leaks;
@@ -84,6 +86,10 @@ pub struct Course {
     pub solutions_dir: PathBuf,
     /// `[course] release_keys`: students' reports print answer keys and rubrics (§7).
     pub keys_released: bool,
+    /// `[course] staff_digest` of a student copy (`[course] student_copy = true`, written by
+    /// `grader export --students`): the `sha256:…` digest of the staff course it was made
+    /// from. `None` for a staff course.
+    pub staff_digest: Option<String>,
     limits: LimitsFile,
     tolerance: Tolerance,
 }
@@ -252,6 +258,21 @@ impl Course {
                 errors.push(err(key, format!("must be a finite number ≥ 0, is {v}")));
             }
         }
+        match (spec.course.student_copy, &spec.course.staff_digest) {
+            (true, None) => errors.push(err(
+                "course.staff_digest",
+                "a student copy names the digest of the staff course it was made from".into(),
+            )),
+            (false, Some(_)) => errors.push(err(
+                "course.staff_digest",
+                "only a student copy (`student_copy = true`) has a staff digest".into(),
+            )),
+            (true, Some(d)) if !is_digest(d) => errors.push(err(
+                "course.staff_digest",
+                format!("`{d}` is not `sha256:` and 64 hex digits, as `grader digest` prints it"),
+            )),
+            _ => {}
+        }
         let problems_dir = root.join(&spec.course.problems);
         if !problems_dir.is_dir() {
             errors.push(err(
@@ -268,6 +289,11 @@ impl Course {
             problems_dir,
             solutions_dir: root.join(&spec.course.solutions),
             keys_released: spec.course.release_keys,
+            staff_digest: spec
+                .course
+                .student_copy
+                .then_some(spec.course.staff_digest)
+                .flatten(),
             limits: spec.limits,
             tolerance,
         })
@@ -372,7 +398,7 @@ impl Course {
         for id in self.problem_ids()? {
             let file = self.problems_dir.join(&id).join(ITEM_FILE);
             if file.is_file() {
-                match items::load(&id, &file) {
+                match items::load(&id, &file, self.is_student_copy()) {
                     Ok(item) => items.push(item),
                     Err(e) => errors.extend(e),
                 }
@@ -422,6 +448,11 @@ impl Course {
         Ok((hex(&hasher.finalize()), files.len()))
     }
 
+    /// Whether this is a student copy (see [`Course::staff_digest`]).
+    pub fn is_student_copy(&self) -> bool {
+        self.staff_digest.is_some()
+    }
+
     /// The path of a built solution module named in a `[solutions]` table.
     pub fn solution_path(&self, module: &str) -> PathBuf {
         self.solutions_dir.join(format!("{module}.wasm"))
@@ -462,6 +493,31 @@ impl Course {
             ));
         }
         errors.extend(check_limits(&spec.limits, "limits", file));
+        if self.is_student_copy() {
+            // What `grader export --students` leaves out; a copy that has it is no student copy.
+            let hidden = spec
+                .cases
+                .iter()
+                .position(|c| c.visibility == Visibility::Hidden);
+            if let Some(i) = hidden {
+                errors.push(err(
+                    format!("cases[{i}].visibility"),
+                    "a student copy holds sample cases only".into(),
+                ));
+            }
+            if !spec.generate.is_empty() {
+                errors.push(err(
+                    "generate".into(),
+                    "a student copy holds no generated cases".into(),
+                ));
+            }
+            if spec.solutions.is_some() {
+                errors.push(err(
+                    "solutions".into(),
+                    "a student copy names no solutions".into(),
+                ));
+            }
+        }
 
         let inputs: Vec<InputField> = spec
             .inputs
@@ -651,6 +707,16 @@ pub fn did_you_mean<'a>(typed: &str, ids: &'a [String]) -> Option<&'a str> {
         .filter(|(distance, _)| *distance <= 1)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, id)| id.as_str())
+}
+
+/// `sha256:` and 64 lowercase hex digits, as `grader digest` prints a digest.
+fn is_digest(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// Orders `q2.10` after `q2.9`: numbers compare as numbers.
@@ -1012,7 +1078,7 @@ mod tests {
             let dir = tempfile::tempdir().expect("tempdir");
             let file = dir.path().join(ITEM_FILE);
             std::fs::write(&file, mutate(&text, &edits)).expect("write");
-            let _ = items::load(id, &file);
+            let _ = items::load(id, &file, false);
         }
     }
 

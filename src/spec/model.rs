@@ -1,4 +1,6 @@
-//! The serde model of `grader.toml` and `problem.toml`, exactly as written on disk.
+//! The serde model of `grader.toml`, `problem.toml` and `answer.toml`, exactly as written on
+//! disk. It is read by the loader and written by `grader export --students` (export.rs), so
+//! what an export writes is always something this model reads back.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -7,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::compare::FieldType;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CourseFile {
     pub spec_version: u32,
@@ -18,22 +20,40 @@ pub(super) struct CourseFile {
     pub tolerance: ToleranceFile,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CourseSection {
     pub name: String,
     #[serde(default = "default_problems_dir")]
     pub problems: PathBuf,
     /// Where the built modules named in problems' `[solutions]` are.
-    #[serde(default = "default_solutions_dir")]
+    #[serde(
+        default = "default_solutions_dir",
+        skip_serializing_if = "is_default_solutions_dir"
+    )]
     pub solutions: PathBuf,
     /// Whether students' reports print answer keys and manual rubrics (contract §7).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub release_keys: bool,
+    /// A student copy, written by `grader export --students`: sample cases only, no keys,
+    /// rubrics, twins, generators or solutions (the loader refuses them here), and answer and
+    /// choice fields graded for form only (`ItemStatus::Unkeyed`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub student_copy: bool,
+    /// The `grader digest` (`sha256:…`) of the staff course a student copy was made from.
+    pub staff_digest: Option<String>,
 }
 
-fn default_solutions_dir() -> PathBuf {
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+pub(super) fn default_solutions_dir() -> PathBuf {
     PathBuf::from("target/fixtures")
+}
+
+fn is_default_solutions_dir(dir: &std::path::Path) -> bool {
+    dir == default_solutions_dir()
 }
 
 fn default_problems_dir() -> PathBuf {
@@ -41,7 +61,7 @@ fn default_problems_dir() -> PathBuf {
 }
 
 /// Limits per test case; every one optional (problem → course → built-in default).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct LimitsFile {
     pub fuel: Option<u64>,
@@ -57,7 +77,13 @@ pub(super) struct LimitsFile {
     pub compile_mib: Option<u64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+impl LimitsFile {
+    fn is_empty(&self) -> bool {
+        *self == LimitsFile::default()
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ToleranceFile {
     pub rtol: Option<f64>,
@@ -106,7 +132,7 @@ impl Visibility {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ProblemFile {
     pub spec_version: u32,
@@ -114,22 +140,22 @@ pub(super) struct ProblemFile {
     pub title: String,
     pub kind: Kind,
     pub statement: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "LimitsFile::is_empty")]
     pub limits: LimitsFile,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<InputFile>,
     #[serde(default)]
     pub outputs: Vec<OutputFile>,
     #[serde(default)]
     pub cases: Vec<CaseFile>,
     /// Seeded random cases whose data `grader gen` writes from the reference's outputs.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub generate: Vec<GeneratorFile>,
     pub solutions: Option<SolutionsFile>,
 }
 
 /// The built solutions that prove a problem right (`grader verify`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SolutionsFile {
     /// The staff solution: accepted on every case, the source of generated data.
@@ -139,7 +165,7 @@ pub(super) struct SolutionsFile {
     pub others: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct GeneratorFile {
     /// Cases are named `<name>-1` … `<name>-<count>`, data in `data/<name>-<i>.json`.
@@ -162,7 +188,7 @@ fn hidden() -> Visibility {
 
 /// How one input is drawn: a float, vector or matrix in `range` (with `shape`), an int in
 /// `int`, or a fixed `value`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct InputGenFile {
     pub shape: Option<Vec<toml::Value>>,
@@ -173,7 +199,7 @@ pub(super) struct InputGenFile {
 }
 
 /// `answer.toml`: the pencil-and-paper, choice or manual part of a question.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ItemFile {
     pub spec_version: u32,
@@ -183,7 +209,7 @@ pub(super) struct ItemFile {
     pub statement: String,
     /// The code problem and case whose reference output recomputes the keys.
     pub twin: Option<TwinFile>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<AnswerFieldFile>,
     /// Points of a manual item.
     pub points: Option<f64>,
@@ -191,21 +217,22 @@ pub(super) struct ItemFile {
     pub rubric: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TwinFile {
     pub problem: String,
     pub case: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AnswerFieldFile {
     /// The key in the student's table; dots reach into nested tables (`BERT.masking`).
     pub name: String,
     #[serde(rename = "type")]
     pub ty: FieldType,
-    pub key: toml::Value,
+    /// Required, except in a student copy, which has none.
+    pub key: Option<toml::Value>,
     #[serde(default = "one")]
     pub points: f64,
     /// Right to this many decimal places: within one unit of the last digit.
@@ -218,17 +245,17 @@ pub(super) struct AnswerFieldFile {
     pub twin: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct InputFile {
     pub name: String,
     #[serde(rename = "type")]
     pub ty: FieldType,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub optional: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct OutputFile {
     pub name: String,
@@ -240,7 +267,7 @@ pub(super) struct OutputFile {
     pub shape: Option<Vec<usize>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CaseFile {
     pub name: String,
