@@ -229,14 +229,19 @@ pub fn annotations_student(report: &StudentReport) -> Vec<String> {
             "{}/{}{}",
             points(report.score),
             points(report.max_score),
-            if report.pending > 0.0 {
-                format!(" (+ {} pending a TA)", points(report.pending))
-            } else {
-                String::new()
-            }
+            pending(report)
         ),
     ));
     lines
+}
+
+/// ` (+ N pending a TA)` when manual points wait for a TA.
+fn pending(report: &StudentReport) -> String {
+    if report.pending > 0.0 {
+        format!(" (+ {} pending a TA)", points(report.pending))
+    } else {
+        String::new()
+    }
 }
 
 /// Text for a Markdown table cell: no HTML, no pipes, no line breaks, no controls.
@@ -292,11 +297,7 @@ pub fn summary_student(report: &StudentReport) -> String {
         cell(&report.student),
         points(report.score),
         points(report.max_score),
-        if report.pending > 0.0 {
-            format!(" (+ {} pending a TA)", points(report.pending))
-        } else {
-            String::new()
-        }
+        pending(report)
     );
     let _ = writeln!(out, "| | problem | score | status |");
     let _ = writeln!(out, "|---|---|---|---|");
