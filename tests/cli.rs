@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 mod cohort;
+mod kit;
 #[path = "../benches/support/proctree.rs"]
 mod proctree;
 use proctree::{all_processes, parent_of, tree_resident_bytes};
