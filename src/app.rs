@@ -56,10 +56,14 @@ impl Exit {
             Exit::Success => {
                 "all cases accepted (grade: everything auto-graded at full marks, nothing missing; check, verify: all is well)"
             }
-            Exit::NotAllAccepted => "graded, but not everything accepted (verify: a check failed)",
+            Exit::NotAllAccepted => {
+                "graded, but not everything accepted (verify: a check failed; build: a problem did not build)"
+            }
             Exit::Usage => "usage error: unknown flag, command or problem id, or no course folder",
             Exit::InvalidSpec => "invalid course or problem spec",
-            Exit::Failure => "internal or I/O failure (e.g. the submission cannot be read)",
+            Exit::Failure => {
+                "internal or I/O failure (e.g. the submission cannot be read; build: a compiler is missing)"
+            }
         }
     }
 
@@ -183,6 +187,12 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         }
         _ => {}
     }
+    // A kit builds without the course: a student's repository need not hold it.
+    if let Command::Build { dir } = &cli.command {
+        let built = crate::kit::build(dir)?;
+        emit(&built.human())?;
+        return Ok(Exit::graded(built.failed().is_empty()));
+    }
     let course = load_course(&cli.course)?;
     if let Some(expected) = &cli.expect_digest {
         let (actual, _) = course.digest()?;
@@ -204,7 +214,14 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         }
     }
     match &cli.command {
-        Command::SandboxWorker { .. } | Command::Completions { .. } | Command::Man => {
+        Command::SandboxWorker { .. }
+        | Command::Completions { .. }
+        | Command::Man
+        | Command::Build { .. } => Ok(Exit::Success),
+        Command::Init { dir, lang } => {
+            let (problems, items) = course.everything()?;
+            let written = crate::kit::init(&course.name, &problems, &items, dir, *lang)?;
+            emit(&written.human())?;
             Ok(Exit::Success)
         }
         Command::Test {

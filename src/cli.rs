@@ -173,6 +173,22 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
     /// Print the manual page (roff), e.g. `grader man > grader.1 && man ./grader.1`.
     Man,
+    /// Write a student's starter repository for the course into DIR (new or empty): a starter
+    /// per code problem that reads its inputs and prints a well-formed wrong answer, a JSON
+    /// helper, answers.toml, a README and a CI workflow.
+    Init {
+        /// The folder to write (created if missing; refused if not empty).
+        dir: PathBuf,
+        /// The language of the starters.
+        #[arg(long, value_enum)]
+        lang: crate::kit::Lang,
+    },
+    /// Build every starter of a kit made by `grader init` into DIR/handin/<id>.wasm, with a
+    /// copy of answers.toml; a problem that does not compile does not stop the others.
+    Build {
+        /// The kit: a folder with a Cargo.toml (Rust) or a Makefile (C).
+        dir: PathBuf,
+    },
     /// Internal: a sandbox worker process, started by grader itself (requests on stdin).
     #[command(hide = true)]
     SandboxWorker {

@@ -14,6 +14,7 @@
 //! - [`report`] renders results for people and programs.
 //! - [`student`] grades one student's hand-in folder ([`handin`] says which file is which
 //!   problem, [`submission`] reads the files safely); [`staff`] proves the problem set.
+//! - [`kit`] writes a student's starter repository (`init`) and builds it (`build`).
 //! - [`app`] wires the commands of [`cli`] to the pipeline.
 
 pub mod app;
@@ -23,6 +24,7 @@ pub mod compare;
 pub mod grade;
 pub mod gradebook;
 pub mod handin;
+pub mod kit;
 pub mod marks;
 pub mod parallel;
 pub mod report;

@@ -10,8 +10,10 @@ use serde::Deserialize;
 mod ci;
 mod cohort;
 mod export;
+mod kit;
 #[path = "../benches/support/proctree.rs"]
 mod proctree;
+mod workflows;
 use proctree::{all_processes, parent_of, tree_resident_bytes};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");

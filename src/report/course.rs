@@ -110,6 +110,21 @@ pub fn show(code: Option<&Problem>, item: Option<&Item>, student_copy: bool) -> 
     out
 }
 
+/// An output's declared shape in words: `, length len(z)` or `, rows(q) × cols(v)`.
+fn dims(dims: &[crate::spec::Dim]) -> String {
+    let part = |d: &crate::spec::Dim| match d {
+        crate::spec::Dim::Op(..) if dims.len() > 1 => format!("({d})"),
+        _ => d.to_string(),
+    };
+    match dims {
+        [one] => format!(", length {}", part(one)),
+        _ => format!(
+            ", {}",
+            dims.iter().map(part).collect::<Vec<_>>().join(" × ")
+        ),
+    }
+}
+
 /// A code problem: statement, input and output fields, limits, sample cases.
 fn problem(problem: &Problem, student_copy: bool) -> String {
     let mut out = String::new();
@@ -132,7 +147,12 @@ fn problem(problem: &Problem, student_copy: bool) -> String {
             .as_ref()
             .map(|s| format!(", shape {s:?}"))
             .unwrap_or_default();
-        let _ = writeln!(out, "  {}: {}{shape}  ({tol})", o.name, o.ty);
+        let dims = problem
+            .dims
+            .get(&o.name)
+            .map(|d| dims(d))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {}: {}{shape}{dims}  ({tol})", o.name, o.ty);
     }
     let l = &problem.limits;
     let _ = writeln!(

@@ -145,6 +145,10 @@ fn problem_file(
             atol: (o.tolerance.atol != tolerance.atol).then_some(o.tolerance.atol),
             exact: o.tolerance.exact.then_some(true),
             shape: o.shape.clone(),
+            dims: problem
+                .dims
+                .get(&o.name)
+                .map(|dims| dims.iter().map(ToString::to_string).collect()),
         })
         .collect();
     // Generated cases stay with staff even when visible: their data is the reference's output.

@@ -2,6 +2,7 @@
 //! their serde model, loading, and every check that can be made without running anything.
 //! Each error names the file and the key.
 
+mod dims;
 mod export;
 mod generate;
 mod items;
@@ -18,6 +19,7 @@ use serde_json::Value as Json;
 use crate::compare::{FieldType, OutputField, Tolerance, Value, shape_of};
 use crate::sandbox::Limits;
 
+pub use dims::{Dim, Measure};
 pub use export::student_copy;
 pub use generate::Generator;
 pub use items::{AnswerField, Item, Precision, Twin};
@@ -162,6 +164,9 @@ pub struct Problem {
     pub limits: ProblemLimits,
     pub inputs: Vec<InputField>,
     pub outputs: Vec<OutputField>,
+    /// The declared shapes of `vec` and `mat` outputs in terms of the inputs, by output name
+    /// (`dims` in the spec): a contract for students, checked against every case.
+    pub dims: BTreeMap<String, Vec<Dim>>,
     /// Hand-written cases first, then generated ones.
     pub cases: Vec<TestCase>,
     pub generators: Vec<Generator>,
@@ -635,6 +640,7 @@ impl Course {
             .chain(generators.iter().map(|g| g.name.as_str()))
             .collect();
         errors.extend(duplicates(names.into_iter(), "cases", file));
+        let dims = check_dims(&spec.outputs, &inputs, &cases, file, &mut errors);
         let solutions = spec.solutions.as_ref().map(|s| Solutions {
             reference: s.reference.clone(),
             others: s
@@ -664,6 +670,7 @@ impl Course {
             limits: self.resolve_limits(&spec.limits),
             inputs,
             outputs,
+            dims,
             cases,
             generators,
             solutions,
@@ -740,6 +747,110 @@ pub fn sort_key(id: &str) -> Vec<(String, u64)> {
     }
     key.push((text, 0));
     key
+}
+
+/// Parses the outputs' `dims`, checks that each reads required inputs of the right kind, and
+/// proves it on every case: the expected value has the shape the expressions give.
+fn check_dims(
+    outputs: &[model::OutputFile],
+    inputs: &[InputField],
+    cases: &[TestCase],
+    file: &Path,
+    errors: &mut Vec<SpecError>,
+) -> BTreeMap<String, Vec<Dim>> {
+    let mut all = BTreeMap::new();
+    for (i, output) in outputs.iter().enumerate() {
+        let Some(texts) = &output.dims else { continue };
+        let key = format!("outputs[{i}].dims");
+        let err = |message: String| SpecError {
+            file: file.to_path_buf(),
+            key: Some(key.clone()),
+            message,
+        };
+        let rank = match output.ty {
+            FieldType::Vec => 1,
+            FieldType::Mat => 2,
+            _ => {
+                errors.push(err(format!(
+                    "is for `vec` and `mat` outputs; `{}` is a {}",
+                    output.name, output.ty
+                )));
+                continue;
+            }
+        };
+        if texts.len() != rank {
+            errors.push(err(format!(
+                "a {} has {rank} dimension{}, `dims` gives {}",
+                output.ty,
+                if rank == 1 { "" } else { "s" },
+                texts.len()
+            )));
+            continue;
+        }
+        let mut dims = Vec::new();
+        let mut ok = true;
+        for text in texts {
+            match Dim::parse(text) {
+                Ok(dim) => dims.push(dim),
+                Err(e) => {
+                    errors.push(err(format!("`{text}`: {e}")));
+                    ok = false;
+                }
+            }
+        }
+        for (measure, name) in dims.iter().flat_map(Dim::inputs) {
+            let Some(input) = inputs.iter().find(|i| i.name == name) else {
+                errors.push(err(format!("`{name}` is not an input")));
+                ok = false;
+                continue;
+            };
+            let fits = match measure {
+                Measure::Value => input.ty == FieldType::Int,
+                Measure::Len => matches!(input.ty, FieldType::Vec | FieldType::List(_)),
+                Measure::Rows => matches!(input.ty, FieldType::Mat | FieldType::List(_)),
+                Measure::Cols => input.ty == FieldType::Mat,
+            };
+            let wanted = match measure {
+                Measure::Value => "an int",
+                Measure::Len => "a vec or a list",
+                Measure::Rows => "a mat or a list",
+                Measure::Cols => "a mat",
+            };
+            if !fits {
+                errors.push(err(format!(
+                    "`{name}` is a {}, the size needs {wanted}",
+                    input.ty
+                )));
+                ok = false;
+            } else if input.optional {
+                errors.push(err(format!(
+                    "`{name}` is optional: a size may read required inputs only"
+                )));
+                ok = false;
+            }
+        }
+        if !ok {
+            continue;
+        }
+        for case in cases {
+            let Some(expected) = case.expected.get(&output.name).and_then(shape_of) else {
+                continue;
+            };
+            let given: Option<Vec<usize>> = dims
+                .iter()
+                .map(|d| d.eval(&case.input).and_then(|n| usize::try_from(n).ok()))
+                .collect();
+            if given.as_ref() != Some(&expected) {
+                let given = given.map_or("no size".to_string(), |g| format!("{g:?}"));
+                errors.push(err(format!(
+                    "case `{}`: gives {given}, but the expected `{}` has shape {expected:?}",
+                    case.name, output.name
+                )));
+            }
+        }
+        all.insert(output.name.clone(), dims);
+    }
+    all
 }
 
 fn check_limits(limits: &LimitsFile, prefix: &str, file: &Path) -> Vec<SpecError> {
@@ -1091,6 +1202,49 @@ mod tests {
             course.problem_from_text("q4.2", &file, &text).ok(),
             course.problem("q4.2").ok()
         );
+    }
+
+    #[test]
+    fn output_dims_are_proved_on_every_case() {
+        let course = course();
+        let file = course.problems_dir.join("q2.3").join(PROBLEM_FILE);
+        let text = std::fs::read_to_string(&file).expect("spec");
+        let good = r#"dims = ["rows(x) - rows(k) + 1", "cols(x) - cols(k) + 1"]"#;
+        assert!(text.contains(good));
+        let problem = course
+            .problem_from_text("q2.3", &file, &text)
+            .expect("loads");
+        assert_eq!(problem.dims["y"][0].to_string(), "rows(x) - rows(k) + 1");
+        for (bad, wanted) in [
+            (
+                r#"dims = ["rows(x)", "cols(x)"]"#,
+                "but the expected `y` has shape",
+            ),
+            (
+                r#"dims = ["rows(x) - rows(k) + 1"]"#,
+                "a mat has 2 dimensions",
+            ),
+            (
+                r#"dims = ["len(x)", "cols(k)"]"#,
+                "`x` is a mat, the size needs a vec",
+            ),
+            (r#"dims = ["rows(w)", "cols(k)"]"#, "`w` is not an input"),
+            (
+                r#"dims = ["rows(x) ^ 2", "cols(k)"]"#,
+                "write sizes with integers",
+            ),
+        ] {
+            let Err(InvalidSpec(errors)) =
+                course.problem_from_text("q2.3", &file, &text.replace(good, bad))
+            else {
+                panic!("{bad} is accepted")
+            };
+            assert!(
+                errors.iter().any(|e| e.to_string().contains(wanted)
+                    && e.key.as_deref() == Some("outputs[0].dims")),
+                "{bad}: {errors:?}"
+            );
+        }
     }
 
     #[test]

@@ -265,6 +265,8 @@ pub(super) struct OutputFile {
     pub atol: Option<f64>,
     pub exact: Option<bool>,
     pub shape: Option<Vec<usize>>,
+    /// The shape in terms of the inputs, one expression per dimension (`spec::dims`).
+    pub dims: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
