@@ -10,11 +10,23 @@ use grader::spec::Course;
 
 use super::{ROOT, fixtures, grader, text};
 
-/// `grader init <tmp>/kit --lang <lang>`; returns the temp folder and the kit's path.
+/// The students' road: `grader export --students <tmp>/course`, then
+/// `grader --course <tmp>/course init <tmp>/kit --lang <lang>`; returns the temp folder and
+/// the kit's path.
 fn init(lang: &str) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().expect("tempdir");
+    let course = tmp.path().join("course");
+    let out = grader(&["export", "--students", course.to_str().expect("p")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let kit = tmp.path().join("kit");
-    let out = grader(&["init", kit.to_str().expect("p"), "--lang", lang]);
+    let out = grader(&[
+        "--course",
+        course.to_str().expect("p"),
+        "init",
+        kit.to_str().expect("p"),
+        "--lang",
+        lang,
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).contains("25 starters"),
