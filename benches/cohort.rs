@@ -160,13 +160,17 @@ fn main() -> anyhow::Result<()> {
     );
     let cache = work.join("cache");
     let cache_arg = cache.to_str().context("path")?;
+    // The whole class, two jobs, the shared module cache, into `out`.
+    let class = |out: &str| {
+        batch(
+            &grader,
+            &cohort,
+            &work.join(out),
+            &["--jobs", "2", "--cache-dir", cache_arg],
+        )
+    };
 
-    let cold = batch(
-        &grader,
-        &cohort,
-        &work.join("cold"),
-        &["--jobs", "2", "--cache-dir", cache_arg],
-    )?;
+    let cold = class("cold")?;
     line(
         "cold (empty gradebook and cache)",
         &cold,
@@ -177,12 +181,7 @@ fn main() -> anyhow::Result<()> {
         cold.wall.as_secs_f64() * 1e3 / modules as f64,
         count_cases(&cold.report) / cold.wall.as_secs_f64()
     );
-    let unchanged = batch(
-        &grader,
-        &cohort,
-        &work.join("cold"),
-        &["--jobs", "2", "--cache-dir", cache_arg],
-    )?;
+    let unchanged = class("cold")?;
     line(
         "unchanged (same command again)",
         &unchanged,
@@ -192,24 +191,14 @@ fn main() -> anyhow::Result<()> {
     let changed = cohort.join("student-000/q2.3.wasm");
     let bytes = std::fs::read(&changed)?;
     std::fs::write(&changed, with_custom_section(bytes, b"resubmitted"))?;
-    let incremental = batch(
-        &grader,
-        &cohort,
-        &work.join("cold"),
-        &["--jobs", "2", "--cache-dir", cache_arg],
-    )?;
+    let incremental = class("cold")?;
     line(
         "incremental (one module changed)",
         &incremental,
         "target ≤ 2 s",
     );
 
-    let warm = batch(
-        &grader,
-        &cohort,
-        &work.join("warm"),
-        &["--jobs", "2", "--cache-dir", cache_arg],
-    )?;
+    let warm = class("warm")?;
     line("warm (empty gradebook, cache filled)", &warm, "");
     println!(
         "    the module cache: cold/warm = {:.2}×",

@@ -309,9 +309,11 @@ pub fn run(course: &Course, opts: &Options) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let (problems, items) = course.everything()?;
     let info = course_info(course, &problems, &items)?;
-    let digests: BTreeMap<String, String> = problems
+    let digests: BTreeMap<String, String> = info
+        .parts
         .iter()
-        .map(|p| (p.id.clone(), crate::spec::problem_fingerprint(p)))
+        .filter(|(part, _)| part.kind == Kind::Code)
+        .map(|(part, digest)| (part.id.clone(), digest.clone()))
         .collect();
     let items_digest = crate::spec::items_fingerprint(&items);
 
