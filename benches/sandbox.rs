@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use grader::sandbox::{Executor, Isolated, Limits, Outcome, Sandbox};
+use grader::sandbox::{Code, Executor, Isolated, Limits, Outcome, Sandbox};
 use grader::student::{Grader, Isolation};
 
 const ROUNDS: usize = 5;
@@ -130,11 +130,11 @@ fn main() -> anyhow::Result<()> {
     let (mut here, mut there) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         let t = Instant::now();
-        let runs = sandbox.execute(&wasm, &stdins, &limits, 1)?;
+        let runs = sandbox.execute(Code::Wasm(&wasm), &stdins, &limits, 1)?;
         here.push(t.elapsed() / CASES_PER_ROUND as u32);
         std::hint::black_box(runs.map_err(|e| anyhow::anyhow!("{e}"))?);
         let t = Instant::now();
-        let runs = isolated.execute(&wasm, &stdins, &limits, 1)?;
+        let runs = isolated.execute(Code::Wasm(&wasm), &stdins, &limits, 1)?;
         there.push(t.elapsed() / CASES_PER_ROUND as u32);
         std::hint::black_box(runs.map_err(|e| anyhow::anyhow!("{e}"))?);
     }

@@ -187,6 +187,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         }
         _ => {}
     }
+    if let Command::Python { cache_dir } = &cli.command {
+        return prepare_python(cache_dir.as_deref());
+    }
     // A kit builds without the course: a student's repository need not hold it.
     if let Command::Build { dir } = &cli.command {
         let built = crate::kit::build(dir)?;
@@ -217,6 +220,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::SandboxWorker { .. }
         | Command::Completions { .. }
         | Command::Man
+        | Command::Python { .. }
         | Command::Build { .. } => Ok(Exit::Success),
         Command::Init { dir, lang } => {
             let (problems, items) = course.everything()?;
@@ -750,5 +754,31 @@ fn list(course: &Course, format: Format) -> anyhow::Result<Exit> {
         )?,
         Format::Human => emit(&report::course::list_human(&rows))?,
     }
+    Ok(Exit::Success)
+}
+
+/// `grader python`: the runtime prepared (or found prepared) in the cache, and where.
+fn prepare_python(cache_dir: Option<&Path>) -> anyhow::Result<Exit> {
+    use crate::sandbox::python;
+    let cache = cache_dir
+        .map(Path::to_path_buf)
+        .or_else(crate::cohort::default_cache_dir)
+        .ok_or_else(|| {
+            anyhow::anyhow!("no cache folder: set XDG_CACHE_HOME or HOME, or pass --cache-dir")
+        })?;
+    let cache = std::path::absolute(&cache).unwrap_or(cache);
+    let started = std::time::Instant::now();
+    let progress = |step: &str| eprintln!("grader: [{:>5.1?}] {step}", started.elapsed());
+    // The stack does not change the compiled code: one preparation serves every problem.
+    let snapshot = python::prepare(&cache, 512 << 10, &progress)?;
+    emit(&format!(
+        "Python runtime: {} (CPython 3.15 with numpy) from `{}`\nprepared: `{}`, compiled in \
+         the cache `{}` ({:.1?})\n",
+        python::RUNTIME,
+        python::runtime_dir().display(),
+        snapshot.display(),
+        cache.display(),
+        started.elapsed()
+    ))?;
     Ok(Exit::Success)
 }

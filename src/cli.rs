@@ -57,11 +57,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Grade one WebAssembly module against one problem.
+    /// Grade one submission against one problem: a WebAssembly module or a Python file.
     Test {
         /// The problem id, e.g. q2.3.
         problem: String,
-        /// The student's module (.wasm).
+        /// The student's module (.wasm) or Python file (.py, run with numpy available).
         submission: PathBuf,
         #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
         format: ReportFormat,
@@ -73,7 +73,8 @@ pub enum Command {
         #[arg(long, value_name = "SCORE")]
         min_score: Option<MinScore>,
     },
-    /// Grade a student's folder: one <id>.wasm per code problem and an optional answers.toml.
+    /// Grade a student's folder: one <id>.wasm or <id>.py per code problem and an optional
+    /// answers.toml.
     Grade {
         /// The student's folder.
         student: PathBuf,
@@ -188,6 +189,16 @@ pub enum Command {
     Build {
         /// The kit: a folder with a Cargo.toml (Rust) or a Makefile (C).
         dir: PathBuf,
+    },
+    /// Prepare the Python runtime that runs `.py` submissions, once per machine (minutes):
+    /// check the files scripts/fetch-python installed, start the interpreter and import numpy,
+    /// snapshot it, compile it into the cache. Grading does this by itself when needed; this
+    /// does it ahead (in CI, on a new machine) and says what to install when it is missing.
+    Python {
+        /// Where the compiled runtime is kept [default: $XDG_CACHE_HOME/grader or
+        /// ~/.cache/grader]; writable by you only, since what it holds is run as machine code.
+        #[arg(long, value_name = "DIR", env = "GRADER_CACHE_DIR")]
+        cache_dir: Option<PathBuf>,
     },
     /// Internal: a sandbox worker process, started by grader itself (requests on stdin).
     #[command(hide = true)]

@@ -1,5 +1,5 @@
-//! A student's hand-in folder (contract §8): which file is which problem's module, under the
-//! names toolchains really produce. Cargo names a crate's output `q4_3.wasm`, people type
+//! A student's hand-in folder (contract §8): which file is which problem's module (or Python
+//! file, `.py`), under the names toolchains really produce. Cargo names a crate's output `q4_3.wasm`, people type
 //! `Q4.3.wasm`, and archives unpack into one more folder; each is graded as meant, with a
 //! note, and every other name gets a did-you-mean.
 
@@ -39,8 +39,23 @@ fn entries(dir: &Path) -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
+/// What a code problem's file may end with: a module, or Python source.
+const EXTENSIONS: [&str; 2] = [".wasm", ".py"];
+
+/// `(stem, extension)` of a submission's file name, the extension in lower case.
+fn split(name: &str) -> Option<(&str, &'static str)> {
+    EXTENSIONS.iter().find_map(|ext| {
+        let at = name.len().checked_sub(ext.len())?;
+        name.get(at..)
+            .filter(|e| e.eq_ignore_ascii_case(ext))
+            .and_then(|_| name.get(..at))
+            .filter(|stem| !stem.is_empty())
+            .map(|stem| (stem, *ext))
+    })
+}
+
 fn is_hand_in_file(name: &str) -> bool {
-    name == ANSWERS_FILE || name.to_lowercase().ends_with(".wasm")
+    name == ANSWERS_FILE || split(name).is_some()
 }
 
 /// Reads the folder `dir` for a course whose code problems are `ids`.
@@ -72,33 +87,42 @@ pub fn read(dir: &Path, ids: &[String]) -> anyhow::Result<HandIn> {
         .map(|id| format!("{id}.wasm"))
         .chain([ANSWERS_FILE.to_string()])
         .collect();
-    // Exact names first, so that `q4.3.wasm` wins over a `q4_3.wasm` beside it.
-    let (exact, others): (Vec<&String>, Vec<&String>) = names.iter().partition(|n| {
-        n.strip_suffix(".wasm")
-            .is_some_and(|s| ids.iter().any(|id| id == s))
-    });
-    for name in exact {
-        let id = name.trim_end_matches(".wasm").to_string();
-        hand_in.modules.insert(id, name.clone());
+    // Exact names first, so that `q4.3.wasm` wins over a `q4_3.wasm` beside it; a module
+    // before a Python file of the same problem.
+    fn exact_name<'a>(n: &'a str, ids: &[String]) -> Option<&'a str> {
+        EXTENSIONS
+            .iter()
+            .find_map(|ext| n.strip_suffix(ext))
+            .filter(|s| ids.iter().any(|id| id == s))
     }
-    for name in others {
+    let (mut exact, others): (Vec<&String>, Vec<&String>) =
+        names.iter().partition(|n| exact_name(n, ids).is_some());
+    exact.sort_by_key(|n| !n.ends_with(".wasm"));
+    let mut losers = Vec::new();
+    for name in exact {
+        let id = exact_name(name, ids).unwrap_or_default().to_string();
+        match hand_in.modules.entry(id) {
+            std::collections::btree_map::Entry::Occupied(_) => losers.push(name),
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(name.clone());
+            }
+        }
+    }
+    for name in losers.into_iter().chain(others) {
         if name == ANSWERS_FILE {
             continue;
         }
-        let stem = name.len().checked_sub(5).and_then(|at| {
-            name.get(at..)
-                .filter(|ext| ext.eq_ignore_ascii_case(".wasm"))
-                .and_then(|_| name.get(..at))
-        });
-        let alias = stem.and_then(|s| by_normal.get(&normal(s)));
+        let stem = split(name);
+        let alias = stem.and_then(|(s, _)| by_normal.get(&normal(s)));
         match alias {
             Some(id) if hand_in.modules.contains_key(*id) => hand_in.warnings.push(format!(
                 "{name}: ignored, {id} is graded from `{}`",
                 hand_in.modules[*id]
             )),
             Some(id) => {
+                let ext = stem.map_or(".wasm", |(_, ext)| ext);
                 hand_in.notes.push(format!(
-                    "{name} is graded as {id} (a module is named by its problem id: `{id}.wasm`)"
+                    "{name} is graded as {id} (a file is named by its problem id: `{id}{ext}`)"
                 ));
                 hand_in.modules.insert((*id).clone(), name.clone());
             }
@@ -111,7 +135,7 @@ pub fn read(dir: &Path, ids: &[String]) -> anyhow::Result<HandIn> {
                     .map(|(_, e)| format!(" (did you mean `{e}`?)"))
                     .unwrap_or_default();
                 hand_in.warnings.push(format!(
-                    "{name}: not a module of a code problem nor {ANSWERS_FILE}; ignored{hint}"
+                    "{name}: not a code problem's module or Python file, nor {ANSWERS_FILE}; ignored{hint}"
                 ));
             }
         }
@@ -154,8 +178,8 @@ mod tests {
         assert_eq!(
             h.notes,
             [
-                "Q12-1.WASM is graded as q12.1 (a module is named by its problem id: `q12.1.wasm`)",
-                "q4_3.wasm is graded as q4.3 (a module is named by its problem id: `q4.3.wasm`)",
+                "Q12-1.WASM is graded as q12.1 (a file is named by its problem id: `q12.1.wasm`)",
+                "q4_3.wasm is graded as q4.3 (a file is named by its problem id: `q4.3.wasm`)",
             ]
         );
         assert!(h.warnings.is_empty(), "{:?}", h.warnings);
@@ -175,9 +199,9 @@ mod tests {
         assert_eq!(
             h.warnings,
             [
-                "answer.toml: not a module of a code problem nor answers.toml; ignored (did you mean `answers.toml`?)",
-                "notes.txt: not a module of a code problem nor answers.toml; ignored",
-                "q43.wasm: not a module of a code problem nor answers.toml; ignored (did you mean `q4.3.wasm`?)",
+                "answer.toml: not a code problem's module or Python file, nor answers.toml; ignored (did you mean `answers.toml`?)",
+                "notes.txt: not a code problem's module or Python file, nor answers.toml; ignored",
+                "q43.wasm: not a code problem's module or Python file, nor answers.toml; ignored (did you mean `q4.3.wasm`?)",
                 "q4_3.wasm: ignored, q4.3 is graded from `q4.3.wasm`",
             ]
         );

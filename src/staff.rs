@@ -8,7 +8,7 @@ use anyhow::{Context, anyhow, bail};
 use crate::compare::{self, json_at, parse};
 use crate::grade::answers::key_error;
 use crate::grade::{self, ProblemResult, Verdict};
-use crate::sandbox::{Isolated, Outcome, Sandbox};
+use crate::sandbox::{Code, Isolated, Outcome, Sandbox};
 use crate::spec::{Course, Generated, Item, Problem};
 
 /// One verified claim about the problem set.
@@ -46,14 +46,20 @@ pub fn verify(course: &Course, jobs: usize) -> anyhow::Result<Vec<Finding>> {
     Ok(findings)
 }
 
-fn load_module(course: &Course, module: &str) -> Result<Vec<u8>, String> {
+/// A solution's file name (`<name>.wasm` or `<name>.py`) and bytes.
+fn load_module(course: &Course, module: &str) -> Result<(String, Vec<u8>), String> {
     let path = course.solution_path(module);
-    std::fs::read(&path).map_err(|e| {
-        format!(
-            "cannot read `{}` ({e}); build the solutions first (scripts/build-fixtures)",
-            path.display()
-        )
-    })
+    let name = path
+        .file_name()
+        .map_or_else(|| module.to_string(), |n| n.to_string_lossy().into_owned());
+    std::fs::read(&path)
+        .map(|bytes| (name, bytes))
+        .map_err(|e| {
+            format!(
+                "cannot read `{}` ({e}); build the solutions first (scripts/build-fixtures)",
+                path.display()
+            )
+        })
 }
 
 fn first_failure(result: &ProblemResult) -> Option<String> {
@@ -75,8 +81,8 @@ fn verify_problem(course: &Course, problem: &Problem, jobs: usize) -> anyhow::Re
     };
     let executor = Isolated::here(problem.limits.wasm_stack_bytes)?;
     let run = |module: &str| -> Result<ProblemResult, String> {
-        let wasm = load_module(course, module)?;
-        grade::grade(&executor, problem, module, &wasm, jobs).map_err(|e| format!("{e:#}"))
+        let (name, bytes) = load_module(course, module)?;
+        grade::grade(&executor, problem, &name, &bytes, jobs).map_err(|e| format!("{e:#}"))
     };
     let mut findings = Vec::new();
     match run(&solutions.reference) {
@@ -157,13 +163,13 @@ fn verify_twin(course: &Course, item: &Item, problems: &[Problem]) -> anyhow::Re
             problem.id
         ));
     };
-    let wasm = match load_module(course, &reference) {
+    let (name, bytes) = match load_module(course, &reference) {
         Ok(w) => w,
         Err(e) => return fail(e),
     };
     let sandbox = Sandbox::new(problem.limits.wasm_stack_bytes)?;
     let program = sandbox
-        .load(&wasm)
+        .load_code(Code::of(&name, &bytes), &problem.limits.run)?
         .map_err(|e| anyhow!("{reference}: {e}"))?;
     let stdin = serde_json::to_vec(&case.input)?;
     let exec = crate::parallel::on_grading_thread(problem.limits.wasm_stack_bytes, || {
@@ -235,10 +241,10 @@ pub fn generate(course: &Course, id: &str) -> anyhow::Result<Vec<PathBuf>> {
                 problem.file.display()
             )
         })?;
-    let wasm = load_module(course, &reference).map_err(|e| anyhow!(e))?;
+    let (file, bytes) = load_module(course, &reference).map_err(|e| anyhow!(e))?;
     let sandbox = Sandbox::new(problem.limits.wasm_stack_bytes)?;
     let program = sandbox
-        .load(&wasm)
+        .load_code(Code::of(&file, &bytes), &problem.limits.run)?
         .map_err(|e| anyhow!("{reference}: {e}"))?;
     let mut written = Vec::new();
     for generator in &problem.generators {

@@ -208,8 +208,15 @@ fn module_of(bodies: &[Vec<u8>]) -> Vec<u8> {
     module
 }
 
+/// A fixture submission: the built module `<name>.wasm`, or the Python file `<name>.py`.
 fn module(name: &str) -> PathBuf {
-    fixtures().join(format!("{name}.wasm"))
+    let wasm = fixtures().join(format!("{name}.wasm"));
+    let python = fixtures().join(format!("{name}.py"));
+    if !wasm.exists() && python.exists() {
+        python
+    } else {
+        wasm
+    }
 }
 
 fn grader(args: &[&str]) -> Output {
@@ -2172,14 +2179,14 @@ fn modules_named_as_toolchains_name_them_are_graded_with_a_note() {
         report.notes,
         [
             "graded the folder `handin/`: the hand-in holds a single folder and no modules",
-            "Q2.3.WASM is graded as q2.3 (a module is named by its problem id: `q2.3.wasm`)",
-            "q4_3.wasm is graded as q4.3 (a module is named by its problem id: `q4.3.wasm`)",
+            "Q2.3.WASM is graded as q2.3 (a file is named by its problem id: `q2.3.wasm`)",
+            "q4_3.wasm is graded as q4.3 (a file is named by its problem id: `q4.3.wasm`)",
         ]
     );
     assert_eq!(
         report.warnings,
         [
-            "q43.wasm: not a module of a code problem nor answers.toml; ignored (did you mean `q4.3.wasm`?)"
+            "q43.wasm: not a code problem's module or Python file, nor answers.toml; ignored (did you mean `q4.3.wasm`?)"
         ]
     );
 }

@@ -197,7 +197,8 @@ impl StudentReport {
     }
 }
 
-/// Grades `wasm` (the bytes of `submission`) on every case of `problem`.
+/// Grades `wasm` (the bytes of `submission`: a module, or Python source when its name ends in
+/// `.py`) on every case of `problem`.
 ///
 /// Cases run on up to `jobs` threads; the result is the same, in the same order, for any `jobs`.
 /// An error is the grader's own failure (its sandbox could not run), never the submission's.
@@ -217,7 +218,8 @@ pub fn grade(
         .iter()
         .map(|case| serde_json::to_vec(&case.input).unwrap_or_default())
         .collect();
-    let executions = match executor.execute(wasm, &stdins, &problem.limits.run, jobs)? {
+    let code = crate::sandbox::Code::of(submission, wasm);
+    let executions = match executor.execute(code, &stdins, &problem.limits.run, jobs)? {
         Ok(executions) => executions,
         Err(reason) => return Ok(refused(problem, submission, &reason)),
     };
@@ -239,8 +241,13 @@ pub fn grade(
 }
 
 /// The result of a submission that cannot be run at all: every case `invalid_submission`
-/// with `reason` ("the module {reason}").
+/// with `reason` ("the module {reason}", "the Python file {reason}").
 pub fn refused(problem: &Problem, submission: &str, reason: &LoadError) -> ProblemResult {
+    let what = if crate::sandbox::is_python(submission) {
+        "the Python file"
+    } else {
+        "the module"
+    };
     let cases: Vec<CaseResult> = problem
         .cases
         .iter()
@@ -250,7 +257,7 @@ pub fn refused(problem: &Problem, submission: &str, reason: &LoadError) -> Probl
             verdict: Verdict::InvalidSubmission,
             points: 0.0,
             max_points: case.points,
-            message: format!("the module {reason}"),
+            message: format!("{what} {reason}"),
             mismatches: Vec::new(),
             stderr: None,
             fuel: Some(0),
@@ -263,7 +270,7 @@ pub fn refused(problem: &Problem, submission: &str, reason: &LoadError) -> Probl
         submission: submission.to_string(),
         score: 0.0,
         max_score: problem.max_score(),
-        invalid_submission: Some(format!("the module {reason}")),
+        invalid_submission: Some(format!("{what} {reason}")),
         cases,
     }
 }

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
-use super::{Execution, Executor, Limits, LoadError, Outcome, Sandbox, TrapKind};
+use super::{Code, Execution, Executor, Limits, LoadError, Outcome, Sandbox, TrapKind};
 
 /// How far past its wall-clock limit a case may run before its worker is killed (the
 /// in-process backstop stops ordinary code within a few milliseconds of the limit).
@@ -34,12 +34,17 @@ pub const WALL_MARGIN: Duration = Duration::from_millis(500);
 const WORKER_BASE_MEMORY: u64 = 256 << 20;
 /// How often the supervisor looks at the clock and at the worker's memory.
 const POLL: Duration = Duration::from_millis(5);
+/// The longest a worker may take to open the Python runtime (prepared and compiled already by
+/// the supervisor: a cache hit, seconds; the bound is for a cache evicted in between).
+const RUNTIME_LOAD: Duration = Duration::from_secs(900);
 
 #[derive(Serialize, Deserialize)]
 struct Request {
     limits: WireLimits,
     jobs: usize,
     cases: usize,
+    /// A Python source (the blob) and its file name; `None` for a module.
+    python: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -53,7 +58,14 @@ struct WireLimits {
 
 #[derive(Serialize, Deserialize)]
 enum Event {
-    Loaded,
+    /// The worker opened the Python runtime: its time and memory are not the submission's.
+    RuntimeReady,
+    /// The host failed (the Python runtime cannot be opened): not the submission's fault.
+    HostError(String),
+    /// Compiled; cases start with `runtime_memory` bytes that are the runtime's own.
+    Loaded {
+        runtime_memory: u64,
+    },
     LoadError(String),
     Started(usize),
     /// Followed by two blobs: stdout and the stderr tail.
@@ -216,14 +228,37 @@ pub fn serve(wasm_stack: usize, cache: Option<&std::path::Path>) -> anyhow::Resu
             compile: Duration::MAX,
             compile_memory: u64::MAX,
         };
-        let program = match sandbox.load(&wasm) {
-            Ok(program) => program,
-            Err(LoadError(reason)) => {
+        let code = match &request.python {
+            Some(name) => {
+                if let Err(e) = sandbox.python(&|_| {}) {
+                    send(&Event::HostError(format!("{e:#}")), &[])?;
+                    continue;
+                }
+                send(&Event::RuntimeReady, &[])?;
+                Code::Python {
+                    source: &wasm,
+                    name,
+                }
+            }
+            None => Code::Wasm(&wasm),
+        };
+        let program = match sandbox.load_code(code, &limits) {
+            Ok(Ok(program)) => program,
+            Ok(Err(LoadError(reason))) => {
                 send(&Event::LoadError(reason), &[])?;
                 continue;
             }
+            Err(e) => {
+                send(&Event::HostError(format!("{e:#}")), &[])?;
+                continue;
+            }
         };
-        send(&Event::Loaded, &[])?;
+        send(
+            &Event::Loaded {
+                runtime_memory: sandbox.runtime_memory(&program),
+            },
+            &[],
+        )?;
         let indexed: Vec<(usize, &Vec<u8>)> = stdins.iter().enumerate().collect();
         let sent =
             crate::parallel::parallel_map(&indexed, request.jobs, wasm_stack, |(i, stdin)| {
@@ -350,6 +385,8 @@ pub struct Isolated {
     wasm_stack: usize,
     cache: Option<PathBuf>,
     idle: Mutex<Vec<Worker>>,
+    /// Whether the Python runtime was prepared (see [`Isolated::prepare_python`]).
+    python: std::sync::OnceLock<Result<(), String>>,
 }
 
 /// How one worker's turn ended.
@@ -370,6 +407,7 @@ impl Isolated {
             wasm_stack,
             cache: None,
             idle: Mutex::new(Vec::new()),
+            python: std::sync::OnceLock::new(),
         }
     }
 
@@ -383,6 +421,43 @@ impl Isolated {
     pub fn here(wasm_stack: usize) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("finding the grader executable")?;
         Ok(Self::new(exe, wasm_stack))
+    }
+
+    /// Prepares the Python runtime in this process, once, before any worker opens it: the
+    /// one-time cost (minutes) is reported on stderr and never counted against a submission.
+    fn prepare_python(&self) -> anyhow::Result<()> {
+        let done = self.python.get_or_init(|| {
+            let cache = self
+                .cache
+                .clone()
+                .or_else(crate::cohort::default_cache_dir)
+                .ok_or_else(|| {
+                    "the Python runtime needs a cache folder: set XDG_CACHE_HOME or HOME, or \
+                     pass --cache-dir"
+                        .to_string()
+                })?;
+            let started = Instant::now();
+            let announced = std::sync::atomic::AtomicBool::new(false);
+            let progress = |step: &str| {
+                if !announced.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    eprintln!(
+                        "grader: preparing the Python runtime, once per machine (a few minutes)"
+                    );
+                }
+                eprintln!("grader: [{:>5.1?}] {step}", started.elapsed());
+            };
+            super::python::prepare(&cache, self.wasm_stack, &progress)
+                .map(|_| {
+                    if announced.load(std::sync::atomic::Ordering::Relaxed) {
+                        eprintln!(
+                            "grader: the Python runtime is ready ({:.0?})",
+                            started.elapsed()
+                        );
+                    }
+                })
+                .map_err(|e| format!("{e:#}"))
+        });
+        done.clone().map_err(|e| anyhow!(e))
     }
 
     fn checkout(&self) -> anyhow::Result<Worker> {
@@ -404,7 +479,7 @@ impl Isolated {
     fn turn(
         &self,
         mut worker: Worker,
-        wasm: &[u8],
+        code: Code<'_>,
         stdins: &[Vec<u8>],
         cases: &[usize],
         limits: &Limits,
@@ -421,18 +496,33 @@ impl Isolated {
             },
             jobs,
             cases: cases.len(),
+            python: match code {
+                Code::Python { name, .. } => Some(name.to_string()),
+                Code::Wasm(_) => None,
+            },
         };
         let inputs: Vec<&[u8]> = cases.iter().map(|&i| stdins[i].as_slice()).collect();
-        if worker.send(&request, wasm, &inputs).is_err() {
+        if worker.send(&request, code.bytes(), &inputs).is_err() {
             // A worker that died while idle: the cases go to a fresh one.
             worker.kill();
             return Ok((Turn::Again(cases.to_vec()), false));
         }
 
-        // Compiling.
-        let started = Instant::now();
-        loop {
-            if started.elapsed() > limits.compile {
+        // Compiling (for Python: opening the runtime first, when this worker has not yet,
+        // under its own bound, then checking the source under the submission's).
+        let mut started = Instant::now();
+        let mut opening = matches!(code, Code::Python { .. });
+        let mut compile_base = 0;
+        let runtime_memory = loop {
+            if opening {
+                if started.elapsed() > RUNTIME_LOAD {
+                    worker.kill();
+                    bail!(
+                        "a sandbox worker took longer than {} to open the Python runtime",
+                        crate::grade::human_duration(RUNTIME_LOAD)
+                    );
+                }
+            } else if started.elapsed() > limits.compile {
                 worker.kill();
                 return Ok((
                     Turn::Refused(LoadError(format!(
@@ -442,7 +532,9 @@ impl Isolated {
                     false,
                 ));
             }
-            if worker.resident_bytes() > limits.compile_memory {
+            if !opening
+                && worker.resident_bytes().saturating_sub(compile_base) > limits.compile_memory
+            {
                 worker.kill();
                 return Ok((
                     Turn::Refused(LoadError(format!(
@@ -453,7 +545,16 @@ impl Isolated {
                 ));
             }
             match worker.events.recv_timeout(POLL) {
-                Ok(Message::Event(Event::Loaded, _)) => break,
+                Ok(Message::Event(Event::RuntimeReady, _)) if opening => {
+                    opening = false;
+                    started = Instant::now();
+                    compile_base = worker.resident_bytes();
+                }
+                Ok(Message::Event(Event::HostError(reason), _)) => {
+                    self.give_back(worker);
+                    bail!("{reason}");
+                }
+                Ok(Message::Event(Event::Loaded { runtime_memory }, _)) => break runtime_memory,
                 Ok(Message::Event(Event::LoadError(reason), _)) => {
                     self.give_back(worker);
                     return Ok((Turn::Refused(LoadError(reason)), false));
@@ -468,7 +569,7 @@ impl Isolated {
                 }
                 Err(RecvTimeoutError::Timeout) => {}
             }
-        }
+        };
 
         // Running: (case, when its worker said it started). The worker's own memory after
         // compiling (engine, compiled code) is its baseline: a large module's code is not a
@@ -479,6 +580,7 @@ impl Isolated {
                 limits
                     .memory_bytes
                     .saturating_add(limits.stdout_bytes as u64)
+                    .saturating_add(runtime_memory)
                     .saturating_add(self.wasm_stack as u64)
                     .saturating_add(64 << 20),
             ),
@@ -596,11 +698,14 @@ fn stopped(outcome: Outcome, wall_time: Duration) -> Execution {
 impl Executor for Isolated {
     fn execute(
         &self,
-        wasm: &[u8],
+        code: Code<'_>,
         stdins: &[Vec<u8>],
         limits: &Limits,
         jobs: usize,
     ) -> anyhow::Result<Result<Vec<Execution>, LoadError>> {
+        if let Code::Python { .. } = code {
+            self.prepare_python()?;
+        }
         let mut results: Vec<Option<Execution>> = vec![None; stdins.len()];
         let mut pending: VecDeque<usize> = (0..stdins.len()).collect();
         let mut jobs = jobs.max(1);
@@ -611,7 +716,7 @@ impl Executor for Isolated {
             let cases: Vec<usize> = pending.drain(..).collect();
             let worker = self.checkout()?;
             let (turn, one_at_a_time) =
-                self.turn(worker, wasm, stdins, &cases, limits, jobs, &mut results)?;
+                self.turn(worker, code, stdins, &cases, limits, jobs, &mut results)?;
             if one_at_a_time {
                 jobs = 1;
             }

@@ -5,16 +5,18 @@
 //! A guest's failure is never an `Err` here: it is an [`Outcome`]. The only errors are the
 //! module's own (it does not compile or link: [`LoadError`]) and the host's.
 
+mod files;
 pub mod isolate;
+pub mod python;
 mod validate;
 mod wasi;
 
 pub use isolate::Isolated;
 
 use std::fmt;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -112,14 +114,51 @@ impl LoadError {
     }
 }
 
-/// Runs one module on many inputs and returns an [`Execution`] per input, in order, or why
+/// What a submission is: a WebAssembly module, or a Python source file (named, for its
+/// tracebacks) that runs in the Python runtime ([`python`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Code<'a> {
+    Wasm(&'a [u8]),
+    Python { source: &'a [u8], name: &'a str },
+}
+
+impl<'a> Code<'a> {
+    /// The submission `name` with contents `bytes`: Python when the name ends in `.py`.
+    pub fn of(name: &'a str, bytes: &'a [u8]) -> Self {
+        if is_python(name) {
+            Code::Python {
+                source: bytes,
+                name,
+            }
+        } else {
+            Code::Wasm(bytes)
+        }
+    }
+
+    pub fn bytes(&self) -> &'a [u8] {
+        match self {
+            Code::Wasm(bytes) => bytes,
+            Code::Python { source, .. } => source,
+        }
+    }
+}
+
+/// Whether the file `name` is a Python submission (`.py`, any letter case).
+pub fn is_python(name: &str) -> bool {
+    name.len() > 3
+        && name
+            .get(name.len() - 3..)
+            .is_some_and(|ext| ext.eq_ignore_ascii_case(".py"))
+}
+
+/// Runs one submission on many inputs and returns an [`Execution`] per input, in order, or why
 /// the module cannot run. [`Sandbox`] does it in this process; [`Isolated`] in worker
 /// processes that the grader can kill, which is what grading uses. An `Err` is the host's
 /// failure (a worker could not be started), never the guest's.
 pub trait Executor: Sync {
     fn execute(
         &self,
-        wasm: &[u8],
+        code: Code<'_>,
         stdins: &[Vec<u8>],
         limits: &Limits,
         jobs: usize,
@@ -129,12 +168,15 @@ pub trait Executor: Sync {
 impl Executor for Sandbox {
     fn execute(
         &self,
-        wasm: &[u8],
+        code: Code<'_>,
         stdins: &[Vec<u8>],
         limits: &Limits,
         jobs: usize,
     ) -> anyhow::Result<Result<Vec<Execution>, LoadError>> {
-        let program = match self.load(wasm) {
+        if let Code::Python { .. } = code {
+            self.python(&|step| eprintln!("grader: preparing the Python runtime: {step}"))?;
+        }
+        let program = match self.load_code(code, limits)? {
             Ok(program) => program,
             Err(reason) => return Ok(Err(reason)),
         };
@@ -152,8 +194,31 @@ pub struct Sandbox {
     engine: Engine,
     wasm_stack: usize,
     linker: Linker<GuestState>,
+    /// Where the Python runtime is prepared and compiled: the compile cache, or the default
+    /// cache folder when students' modules are not cached.
+    python_cache: Option<PathBuf>,
+    /// Opened at the first Python submission (loading it costs about a second).
+    python: OnceLock<Result<Arc<python::PythonRuntime>, String>>,
+    /// The Python runtime's engine, for the clock thread, once it is opened.
+    python_engine: Arc<OnceLock<Engine>>,
     ticker_stop: Arc<AtomicBool>,
     ticker: Option<JoinHandle<()>>,
+}
+
+/// wasmtime's compile cache in the folder `dir` (created if missing).
+fn compile_cache(dir: &Path) -> anyhow::Result<wasmtime::Cache> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the module cache `{}`", dir.display()))?;
+    let mut settings = wasmtime::CacheConfig::new();
+    // A class of 300 students × 25 Rust modules keeps about 1.1 GB, and the Python runtime
+    // 0.3 GB; wasmtime's default soft limit (512 MiB) would evict half a cohort between runs.
+    settings
+        .with_directory(dir)
+        .with_files_total_size_soft_limit(8 << 30)
+        .with_file_count_soft_limit(1 << 20);
+    wasmtime::Cache::new(settings)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("opening the module cache `{}`", dir.display()))
 }
 
 impl Sandbox {
@@ -169,25 +234,14 @@ impl Sandbox {
     pub fn with_cache(wasm_stack_bytes: usize, cache: Option<&Path>) -> anyhow::Result<Self> {
         let mut config = Config::new();
         if let Some(dir) = cache {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating the module cache `{}`", dir.display()))?;
-            let mut settings = wasmtime::CacheConfig::new();
-            // A class of 300 students × 25 Rust modules keeps about 1.1 GB; wasmtime's
-            // default soft limit (512 MiB) would evict half a cohort between two runs.
-            settings
-                .with_directory(dir)
-                .with_files_total_size_soft_limit(8 << 30)
-                .with_file_count_soft_limit(1 << 20);
-            config.cache(Some(
-                wasmtime::Cache::new(settings)
-                    .map_err(anyhow::Error::from)
-                    .with_context(|| format!("opening the module cache `{}`", dir.display()))?,
-            ));
+            config.cache(Some(compile_cache(dir)?));
         }
         // Winch compiles about 5x faster than Cranelift and runs 1.1-1.8x slower: grading
         // compiles every submission once and runs it on a handful of small cases.
         config
             .strategy(Strategy::Winch)
+            // Grading already keeps every core busy with one student or module each.
+            .parallel_compilation(false)
             .consume_fuel(true)
             .epoch_interruption(true)
             .max_wasm_stack(wasm_stack_bytes)
@@ -205,8 +259,10 @@ impl Sandbox {
         let linker = wasi::linker(&engine)?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
+        let python_engine: Arc<OnceLock<Engine>> = Arc::default();
         let ticker = {
             let engine = engine.clone();
+            let python = Arc::clone(&python_engine);
             let stop = Arc::clone(&ticker_stop);
             std::thread::Builder::new()
                 .name("grader-epoch".into())
@@ -214,6 +270,9 @@ impl Sandbox {
                     while !stop.load(Ordering::Relaxed) {
                         std::thread::sleep(EPOCH_TICK);
                         engine.increment_epoch();
+                        if let Some(python) = python.get() {
+                            python.increment_epoch();
+                        }
                     }
                 })?
         };
@@ -221,9 +280,64 @@ impl Sandbox {
             engine,
             wasm_stack: wasm_stack_bytes,
             linker,
+            python_cache: cache
+                .map(Path::to_path_buf)
+                .or_else(crate::cohort::default_cache_dir),
+            python: OnceLock::new(),
+            python_engine,
             ticker_stop,
             ticker: Some(ticker),
         })
+    }
+
+    /// The Python runtime: prepared under the cache folder if it is not yet (the one-time
+    /// cost, reported step by step through `progress`), then opened, once per sandbox. An
+    /// error is the host's (the runtime is not installed), never the student's.
+    pub fn python(
+        &self,
+        progress: python::Progress<'_>,
+    ) -> anyhow::Result<Arc<python::PythonRuntime>> {
+        let opened = self.python.get_or_init(|| {
+            let cache = self.python_cache.as_deref().ok_or_else(|| {
+                "the Python runtime needs a cache folder: set XDG_CACHE_HOME or HOME, or pass \
+                 --cache-dir"
+                    .to_string()
+            })?;
+            let runtime = python::prepare(cache, self.wasm_stack, progress)
+                .and_then(|_| python::PythonRuntime::open(cache, self.wasm_stack))
+                .map_err(|e| format!("{e:#}"))?;
+            let _ = self.python_engine.set(runtime.engine().clone());
+            Ok(Arc::new(runtime))
+        });
+        opened.clone().map_err(|e| anyhow::anyhow!(e))
+    }
+
+    /// Loads a submission of either kind, for any number of executions. `Err` is the host's
+    /// failure (the Python runtime is missing); `Ok(Err)` the submission's.
+    pub fn load_code(
+        &self,
+        code: Code<'_>,
+        limits: &Limits,
+    ) -> anyhow::Result<Result<Program, LoadError>> {
+        Ok(match code {
+            Code::Wasm(bytes) => self.load(bytes),
+            Code::Python { source, name } => {
+                self.python(&|_| {})?
+                    .load(source, name, limits)
+                    .map(|program| Program {
+                        kind: Kind::Python(program),
+                    })
+            }
+        })
+    }
+
+    /// Bytes of linear memory a program starts with that are its runtime's, not the student's
+    /// (the Python interpreter's snapshot): on top of the case's memory limit.
+    pub fn runtime_memory(&self, program: &Program) -> u64 {
+        match (&program.kind, self.python.get()) {
+            (Kind::Python(_), Some(Ok(runtime))) => runtime.base_memory(),
+            _ => 0,
+        }
     }
 
     /// Compiles and links a module once, for any number of executions.
@@ -295,53 +409,89 @@ impl Sandbox {
                 one_line(&e.root_cause().to_string())
             ))
         })?;
-        Ok(Program { pre })
+        Ok(Program {
+            kind: Kind::Wasm(pre),
+        })
     }
 
     /// Runs `program` once with `stdin` as its whole standard input.
     pub fn run(&self, program: &Program, stdin: &[u8], limits: &Limits) -> Execution {
+        let pre = match &program.kind {
+            Kind::Wasm(pre) => pre,
+            Kind::Python(python) => {
+                return match self.python.get() {
+                    Some(Ok(runtime)) => runtime.run(python, stdin, limits),
+                    // A Python program exists only once its runtime has been opened.
+                    _ => Execution {
+                        outcome: Outcome::Trapped {
+                            kind: TrapKind::Other,
+                            message: "the Python runtime is not open".into(),
+                        },
+                        stdout: Vec::new(),
+                        stderr_tail: Vec::new(),
+                        stderr_truncated: false,
+                        fuel_used: 0,
+                        wall_time: Duration::ZERO,
+                    },
+                };
+            }
+        };
         let started = Instant::now();
         let state = GuestState::new(stdin.to_vec(), limits);
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.memory);
-        // Armed before instantiation: a start function runs inside `instantiate`.
-        let fuel_armed = store.set_fuel(limits.fuel).is_ok();
-        // At every tick the guest is checked against real elapsed time, not a count of ticks:
-        // on a loaded machine the ticker falls behind, and the limit must not stretch with it.
-        let deadline = started + limits.wall;
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            Ok(if Instant::now() >= deadline {
-                UpdateDeadline::Interrupt
-            } else {
-                UpdateDeadline::Continue(1)
+        execute(&self.engine, state, limits, started, |store| {
+            pre.instantiate(&mut *store).and_then(|instance| {
+                let start = instance.get_typed_func::<(), ()>(&mut *store, "_start")?;
+                start.call(&mut *store, ()).map(|()| 0)
             })
-        });
+        })
+    }
+}
 
-        let result = program.pre.instantiate(&mut store).and_then(|instance| {
-            let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
-            start.call(&mut store, ())
-        });
-        let fuel_left = store.get_fuel().unwrap_or(0);
-        let fuel_used = if fuel_armed {
-            limits.fuel.saturating_sub(fuel_left)
+/// One execution in a fresh store holding `state`: memory limited, fuel armed before the
+/// guest's first instruction (a start function runs inside instantiation), the wall-clock
+/// backstop set from `started`. `body` instantiates and runs the guest: its `Ok` is the exit
+/// status of a guest that returned.
+fn execute(
+    engine: &Engine,
+    state: GuestState,
+    limits: &Limits,
+    started: Instant,
+    body: impl FnOnce(&mut Store<GuestState>) -> wasmtime::Result<i32>,
+) -> Execution {
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.memory);
+    let fuel_armed = store.set_fuel(limits.fuel).is_ok();
+    // At every tick the guest is checked against real elapsed time, not a count of ticks:
+    // on a loaded machine the ticker falls behind, and the limit must not stretch with it.
+    let deadline = started + limits.wall;
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        Ok(if Instant::now() >= deadline {
+            UpdateDeadline::Interrupt
         } else {
-            0
-        };
-        let outcome = match result {
-            Ok(()) => Outcome::Exited(0),
-            Err(error) => classify(&error, store.data()),
-        };
-        let state = store.into_data();
-        let (stderr_tail, stderr_truncated) = state.stderr.into_tail();
-        Execution {
-            outcome,
-            stdout: state.stdout,
-            stderr_tail,
-            stderr_truncated,
-            fuel_used,
-            wall_time: started.elapsed(),
-        }
+            UpdateDeadline::Continue(1)
+        })
+    });
+    let result = body(&mut store);
+    let fuel_left = store.get_fuel().unwrap_or(0);
+    let fuel_used = if fuel_armed {
+        limits.fuel.saturating_sub(fuel_left)
+    } else {
+        0
+    };
+    let outcome = match result {
+        Ok(status) => Outcome::Exited(status),
+        Err(error) => classify(&error, store.data()),
+    };
+    let state = store.into_data();
+    let (stderr_tail, stderr_truncated) = state.stderr.into_tail();
+    Execution {
+        outcome,
+        stdout: state.stdout,
+        stderr_tail,
+        stderr_truncated,
+        fuel_used,
+        wall_time: started.elapsed(),
     }
 }
 
@@ -355,10 +505,16 @@ impl Drop for Sandbox {
     }
 }
 
-/// A compiled, linked module, ready to be instantiated any number of times.
+/// A compiled, linked module, or a checked Python source, ready to run any number of times.
 #[derive(Clone)]
 pub struct Program {
-    pre: InstancePre<GuestState>,
+    kind: Kind,
+}
+
+#[derive(Clone)]
+enum Kind {
+    Wasm(InstancePre<GuestState>),
+    Python(python::PythonProgram),
 }
 
 /// wasmparser's messages may span lines (a pretty-printed byte array): one line for reports.

@@ -1,5 +1,7 @@
 //! WASI preview 1 for graded programs: stdin from memory, stdout and stderr captured, and
 //! nothing else — no files, no environment, one argument, virtual clocks, seeded randomness.
+//! A language runtime (Python) is the one guest given more: its own arguments and environment,
+//! and its own read-only files from memory ([`World`], [`super::files`]).
 //!
 //! Written here rather than taken from `wasmtime-wasi` because grading needs what a general
 //! WASI host does not do: a stdout cap that stops the guest at once (the first limit hit is
@@ -8,11 +10,13 @@
 //! preview 1 function is defined, so programs whose standard library imports the filesystem
 //! still link; those calls fail with `EBADF` as they would with no preopened directory.
 
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use wasmtime::{Caller, Engine, Extern, Linker, ResourceLimiter};
 
 use super::Limits;
+use super::files::{self, DIR_FD, Handle, Node, Table, Tree};
 
 const MODULE: &str = "wasi_snapshot_preview1";
 
@@ -29,7 +33,33 @@ const ESPIPE: i32 = 70;
 const EPOCH_NS: u64 = 1_704_067_200 * 1_000_000_000;
 /// Each clock read moves virtual time on by this much, so busy-waiting loops end.
 const CLOCK_STEP_NS: u64 = 1_000;
-const ARGV0: &[u8] = b"main\0";
+
+/// What a guest starts with besides its input: arguments, environment variables and files.
+pub struct World {
+    /// Each NUL-terminated.
+    argv: Vec<Vec<u8>>,
+    environ: Vec<Vec<u8>>,
+    tree: Option<Tree>,
+}
+
+impl World {
+    /// A language runtime's world: `argv`, `env` (`NAME=value`) and a read-only `tree`.
+    pub fn new(argv: &[&str], env: &[(&str, &str)], tree: Option<Tree>) -> Self {
+        let nul = |s: String| {
+            let mut b = s.into_bytes();
+            b.push(0);
+            b
+        };
+        Self {
+            argv: argv.iter().map(|a| nul(a.to_string())).collect(),
+            environ: env.iter().map(|(k, v)| nul(format!("{k}={v}"))).collect(),
+            tree,
+        }
+    }
+}
+
+/// The contract's world for a graded module: the program name `main`, nothing else.
+static PROGRAM: LazyLock<Arc<World>> = LazyLock::new(|| Arc::new(World::new(&["main"], &[], None)));
 
 /// Why the host stopped the guest (carried inside a `wasmtime::Error`).
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +87,10 @@ const CALL_FUEL: u64 = 1_000;
 /// before any of the work is done.
 fn charge(caller: &mut Ctx<'_>, bytes: u64) -> wasmtime::Result<()> {
     let cost = CALL_FUEL.saturating_add(bytes);
-    let fuel = caller.get_fuel()?;
+    // An unmetered store (the Python runtime's one-time start-up) pays nothing.
+    let Ok(fuel) = caller.get_fuel() else {
+        return Ok(());
+    };
     if cost > fuel {
         caller.set_fuel(0)?;
         return Err(wasmtime::Error::new(Stop::OutOfFuel));
@@ -91,6 +124,8 @@ pub(super) struct GuestState {
     wall: Duration,
     rng: u64,
     pub(super) memory: MemoryLimiter,
+    world: Arc<World>,
+    fds: Table,
 }
 
 impl GuestState {
@@ -110,7 +145,28 @@ impl GuestState {
                 used: 0,
                 refused: None,
             },
+            world: Arc::clone(&PROGRAM),
+            fds: Table::default(),
         }
+    }
+
+    /// A guest of a language runtime, in `world`, resuming from `from`: the state its WASI
+    /// calls left when the runtime was pre-initialized (virtual clock, random stream, open
+    /// files), so that every case starts where the snapshot stopped.
+    pub(super) fn resuming(
+        stdin: Vec<u8>,
+        limits: &Limits,
+        world: Arc<World>,
+        from: Option<&GuestState>,
+    ) -> Self {
+        let mut state = Self::new(stdin, limits);
+        state.world = world;
+        if let Some(from) = from {
+            state.clock_ns = from.clock_ns;
+            state.rng = from.rng;
+            state.fds = from.fds.clone();
+        }
+        state
     }
 
     fn now(&mut self, clock_id: i32) -> Option<u64> {
@@ -164,6 +220,11 @@ impl Tail {
             self.bytes.drain(..excess);
             self.dropped = true;
         }
+    }
+
+    /// What is kept so far.
+    pub(super) fn peek(&self) -> &[u8] {
+        &self.bytes
     }
 
     pub(super) fn into_tail(mut self) -> (Vec<u8>, bool) {
@@ -376,6 +437,28 @@ fn errno(result: Result<(), Fault>) -> wasmtime::Result<i32> {
     Ok(result.map_or_else(i32::from, |()| SUCCESS))
 }
 
+/// `*count` and `*size` of a list of NUL-terminated strings (`args_sizes_get`).
+fn sizes(mem: &mut [u8], list: &[Vec<u8>], count: i32, size: i32) -> Result<(), Fault> {
+    let bytes: usize = list.iter().map(Vec::len).sum();
+    write(mem, count, &(list.len() as u32).to_le_bytes())?;
+    write(mem, size, &(bytes as u32).to_le_bytes())
+}
+
+/// The strings at `buf` and a pointer to each at `ptrs` (`args_get`).
+fn strings(mem: &mut [u8], list: &[Vec<u8>], ptrs: i32, buf: i32) -> Result<(), Fault> {
+    let mut at = buf;
+    for (i, s) in list.iter().enumerate() {
+        write(
+            mem,
+            ptrs.wrapping_add(4 * i as i32),
+            &(at as u32).to_le_bytes(),
+        )?;
+        write(mem, at, s)?;
+        at = at.wrapping_add(s.len() as i32);
+    }
+    Ok(())
+}
+
 fn is_stdio(fd: i32) -> bool {
     (0..=2).contains(&fd)
 }
@@ -401,30 +484,20 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
     l.func_wrap(
         MODULE,
         "args_sizes_get",
-        |mut c: Ctx<'_>, argc: i32, size: i32| {
+        |mut c: Ctx<'_>, count: i32, size: i32| {
             charge(&mut c, 0)?;
             with_memory(
                 &mut c,
-                |mem, _| {
-                    errno(
-                        write(mem, argc, &1u32.to_le_bytes())
-                            .and_then(|()| write(mem, size, &(ARGV0.len() as u32).to_le_bytes())),
-                    )
-                },
+                |mem, s| errno(sizes(mem, &s.world.argv, count, size)),
                 EFAULT,
             )
         },
     )?;
-    l.func_wrap(MODULE, "args_get", |mut c: Ctx<'_>, argv: i32, buf: i32| {
+    l.func_wrap(MODULE, "args_get", |mut c: Ctx<'_>, ptrs: i32, buf: i32| {
         charge(&mut c, 0)?;
         with_memory(
             &mut c,
-            |mem, _| {
-                errno(
-                    write(mem, argv, &(buf as u32).to_le_bytes())
-                        .and_then(|()| write(mem, buf, ARGV0)),
-                )
-            },
+            |mem, s| errno(strings(mem, &s.world.argv, ptrs, buf)),
             EFAULT,
         )
     })?;
@@ -435,12 +508,23 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
             charge(&mut c, 0)?;
             with_memory(
                 &mut c,
-                |mem, _| errno(write(mem, count, &[0; 4]).and_then(|()| write(mem, size, &[0; 4]))),
+                |mem, s| errno(sizes(mem, &s.world.environ, count, size)),
                 EFAULT,
             )
         },
     )?;
-    answer!(l, "environ_get", |_: i32, _: i32| SUCCESS);
+    l.func_wrap(
+        MODULE,
+        "environ_get",
+        |mut c: Ctx<'_>, ptrs: i32, buf: i32| {
+            charge(&mut c, 0)?;
+            with_memory(
+                &mut c,
+                |mem, s| errno(strings(mem, &s.world.environ, ptrs, buf)),
+                EFAULT,
+            )
+        },
+    )?;
 
     l.func_wrap(
         MODULE,
@@ -492,8 +576,8 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
         MODULE,
         "fd_read",
         |mut c: Ctx<'_>, fd: i32, iovs: i32, count: i32, read: i32| {
-            let left = c.data().stdin.len() - c.data().stdin_pos;
-            let bytes = iovec_bytes(&mut c, iovs, count).min(left as u64);
+            let left = readable(c.data(), fd, None);
+            let bytes = iovec_bytes(&mut c, iovs, count).min(left);
             charge(&mut c, bytes)?;
             with_memory(
                 &mut c,
@@ -502,61 +586,6 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
             )
         },
     )?;
-    l.func_wrap(
-        MODULE,
-        "fd_fdstat_get",
-        |mut c: Ctx<'_>, fd: i32, out: i32| {
-            charge(&mut c, 0)?;
-            with_memory(
-                &mut c,
-                |mem, _| {
-                    if !is_stdio(fd) {
-                        return Ok(EBADF);
-                    }
-                    // A character device with seek rights: not a tty, so C's stdio buffers fully.
-                    let mut stat = [0u8; 24];
-                    stat[0] = 2;
-                    stat[8..16].copy_from_slice(&0x1FFF_FFFFu64.to_le_bytes());
-                    errno(write(mem, out, &stat))
-                },
-                EFAULT,
-            )
-        },
-    )?;
-    l.func_wrap(
-        MODULE,
-        "fd_filestat_get",
-        |mut c: Ctx<'_>, fd: i32, out: i32| {
-            charge(&mut c, 0)?;
-            with_memory(
-                &mut c,
-                |mem, _| {
-                    if !is_stdio(fd) {
-                        return Ok(EBADF);
-                    }
-                    let mut stat = [0u8; 64];
-                    stat[16] = 2;
-                    errno(write(mem, out, &stat))
-                },
-                EFAULT,
-            )
-        },
-    )?;
-    answer!(l, "fd_close", |fd: i32| if is_stdio(fd) {
-        SUCCESS
-    } else {
-        EBADF
-    });
-    answer!(
-        l,
-        "fd_seek",
-        |fd: i32, _: i64, _: i32, _: i32| if is_stdio(fd) { ESPIPE } else { EBADF }
-    );
-    answer!(l, "fd_tell", |fd: i32, _: i32| if is_stdio(fd) {
-        ESPIPE
-    } else {
-        EBADF
-    });
     answer!(
         l,
         "fd_fdstat_set_flags",
@@ -618,9 +647,6 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
 
     // No file descriptor but stdio exists, and none is a directory or a socket: everything
     // below fails as it would in a process with no preopened directory.
-    answer!(l, "fd_prestat_get", |_: i32, _: i32| EBADF);
-    answer!(l, "fd_prestat_dir_name", |_: i32, _: i32, _: i32| EBADF);
-    answer!(l, "fd_advise", |_: i32, _: i64, _: i64, _: i32| EBADF);
     answer!(l, "fd_allocate", |_: i32, _: i64, _: i64| EBADF);
     answer!(l, "fd_fdstat_set_rights", |_: i32, _: i64, _: i64| EBADF);
     answer!(l, "fd_filestat_set_size", |_: i32, _: i64| EBADF);
@@ -629,22 +655,11 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
         "fd_filestat_set_times",
         |_: i32, _: i64, _: i64, _: i32| EBADF
     );
-    answer!(l, "fd_pread", |_: i32, _: i32, _: i32, _: i64, _: i32| {
-        EBADF
-    });
     answer!(l, "fd_pwrite", |_: i32, _: i32, _: i32, _: i64, _: i32| {
-        EBADF
-    });
-    answer!(l, "fd_readdir", |_: i32, _: i32, _: i32, _: i64, _: i32| {
         EBADF
     });
     answer!(l, "fd_renumber", |_: i32, _: i32| EBADF);
     answer!(l, "path_create_directory", |_: i32, _: i32, _: i32| EBADF);
-    answer!(
-        l,
-        "path_filestat_get",
-        |_: i32, _: i32, _: i32, _: i32, _: i32| EBADF
-    );
     answer!(
         l,
         "path_filestat_set_times",
@@ -655,15 +670,6 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
                              _: i32,
                              _: i32,
                              _: i32,
-                             _: i32,
-                             _: i32| EBADF);
-    answer!(l, "path_open", |_: i32,
-                             _: i32,
-                             _: i32,
-                             _: i32,
-                             _: i32,
-                             _: i64,
-                             _: i64,
                              _: i32,
                              _: i32| EBADF);
     answer!(
@@ -704,6 +710,7 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
     } else {
         EBADF
     });
+    define_files(&mut l)?;
     Ok(l)
 }
 
@@ -749,7 +756,22 @@ fn fd_read(
     read: i32,
 ) -> wasmtime::Result<i32> {
     if fd != 0 {
-        return Ok(EBADF);
+        let (index, pos) = match handle(state, fd) {
+            Some((Handle::File { index, pos }, _)) => (index, pos),
+            Some((Handle::Dir, _)) => return Ok(files::EISDIR),
+            None => return Ok(EBADF),
+        };
+        let Some(tree) = state.world.tree.as_ref() else {
+            return Ok(EBADF);
+        };
+        let n = match read_file(mem, tree, index, pos, iovs, count) {
+            Ok(n) => n,
+            Err(f) => return Ok(f.into()),
+        };
+        if let Some(Handle::File { pos, .. }) = state.fds.get_mut(fd) {
+            *pos += n as u64;
+        }
+        return errno(write(mem, read, &(n as u32).to_le_bytes()));
     }
     let vecs = match iovecs(mem, iovs, count) {
         Ok(v) => v,
@@ -855,4 +877,372 @@ fn poll_oneoff(
         mem[out + i * EVENT..out + (i + 1) * EVENT].copy_from_slice(&event);
     }
     errno(write(mem, nevents, &(ready.len() as u32).to_le_bytes()))
+}
+
+/// Bytes a read on `fd` could return (at `at`, or at the file's position): what it is charged
+/// for at most.
+fn readable(state: &GuestState, fd: i32, at: Option<u64>) -> u64 {
+    if fd == 0 {
+        return (state.stdin.len() - state.stdin_pos) as u64;
+    }
+    match (state.fds.get(fd), &state.world.tree) {
+        (Some(Handle::File { index, pos }), Some(tree)) => {
+            (tree.bytes(index).len() as u64).saturating_sub(at.unwrap_or(pos))
+        }
+        _ => 0,
+    }
+}
+
+/// The descriptor's handle when the world has files: `None` is `EBADF`.
+fn handle(state: &GuestState, fd: i32) -> Option<(Handle, &Tree)> {
+    let tree = state.world.tree.as_ref()?;
+    Some((state.fds.get(fd)?, tree))
+}
+
+/// Copies `data` into the iovecs; the count copied.
+fn scatter(mem: &mut [u8], iovs: i32, count: i32, data: &[u8]) -> Result<usize, Fault> {
+    let mut done = 0;
+    for (buf, len) in iovecs(mem, iovs, count)? {
+        let n = len.min(data.len() - done);
+        let start = buf as u32 as usize;
+        mem[start..start + n].copy_from_slice(&data[done..done + n]);
+        done += n;
+        if done == data.len() {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Reads an open file from `at` into the iovecs; the count read.
+fn read_file(
+    mem: &mut [u8],
+    tree: &Tree,
+    index: usize,
+    at: u64,
+    iovs: i32,
+    count: i32,
+) -> Result<usize, Fault> {
+    let bytes = tree.bytes(index);
+    let from = usize::try_from(at).unwrap_or(usize::MAX).min(bytes.len());
+    scatter(mem, iovs, count, &bytes[from..])
+}
+
+/// The guest path `path` (pointer, length) as bytes, or an errno.
+fn path_bytes(mem: &[u8], path: i32, len: i32) -> Result<Vec<u8>, i32> {
+    let len = len as u32 as usize;
+    // PATH_MAX: a longer path names nothing here.
+    if len > 4096 {
+        return Err(files::EINVAL);
+    }
+    range(mem, path, len)
+        .map(|r| mem[r].to_vec())
+        .map_err(i32::from)
+}
+
+/// The node `path` names under the directory descriptor `dir`.
+fn resolve(state: &GuestState, dir: i32, path: &[u8]) -> Result<(Node, usize), i32> {
+    match handle(state, dir) {
+        Some((Handle::Dir, tree)) => tree.lookup(path).map(|node| {
+            let size = match node {
+                Node::File(i) => tree.bytes(i).len(),
+                Node::Dir => 0,
+            };
+            (node, size)
+        }),
+        Some((Handle::File { .. }, _)) => Err(files::ENOTDIR),
+        None => Err(files::EBADF),
+    }
+}
+
+/// The functions that touch files: stdio, and the world's read-only directory when it has one.
+/// Writing, creating, renaming or removing anything fails (`EBADF`, or `EROFS` for a path in
+/// the directory); so does every call when the world has no files.
+fn define_files(l: &mut Linker<GuestState>) -> anyhow::Result<()> {
+    l.func_wrap(
+        MODULE,
+        "fd_prestat_get",
+        |mut c: Ctx<'_>, fd: i32, out: i32| {
+            charge(&mut c, 0)?;
+            with_memory(
+                &mut c,
+                |mem, s| match (&s.world.tree, fd) {
+                    (Some(tree), DIR_FD) => {
+                        let mut prestat = [0u8; 8];
+                        prestat[4..8]
+                            .copy_from_slice(&(tree.dir_name().len() as u32).to_le_bytes());
+                        errno(write(mem, out, &prestat))
+                    }
+                    _ => Ok(EBADF),
+                },
+                EFAULT,
+            )
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_prestat_dir_name",
+        |mut c: Ctx<'_>, fd: i32, path: i32, len: i32| {
+            charge(&mut c, 0)?;
+            with_memory(
+                &mut c,
+                |mem, s| match (&s.world.tree, fd) {
+                    (Some(tree), DIR_FD) => {
+                        let name = tree.dir_name();
+                        if (len as u32 as usize) < name.len() {
+                            return Ok(EINVAL);
+                        }
+                        errno(write(mem, path, name))
+                    }
+                    _ => Ok(EBADF),
+                },
+                EFAULT,
+            )
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_fdstat_get",
+        |mut c: Ctx<'_>, fd: i32, out: i32| {
+            charge(&mut c, 0)?;
+            with_memory(
+                &mut c,
+                |mem, s| {
+                    // stdio: a character device with seek rights: not a tty, so C's stdio and
+                    // Python buffer fully.
+                    let kind = if is_stdio(fd) {
+                        2
+                    } else {
+                        match handle(s, fd) {
+                            Some((Handle::Dir, _)) => 3,
+                            Some((Handle::File { .. }, _)) => 4,
+                            None => return Ok(EBADF),
+                        }
+                    };
+                    let mut stat = [0u8; 24];
+                    stat[0] = kind;
+                    stat[8..16].copy_from_slice(&0x1FFF_FFFFu64.to_le_bytes());
+                    stat[16..24].copy_from_slice(&0x1FFF_FFFFu64.to_le_bytes());
+                    errno(write(mem, out, &stat))
+                },
+                EFAULT,
+            )
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_filestat_get",
+        |mut c: Ctx<'_>, fd: i32, out: i32| {
+            charge(&mut c, 0)?;
+            with_memory(
+                &mut c,
+                |mem, s| {
+                    if is_stdio(fd) {
+                        let mut stat = [0u8; 64];
+                        stat[16] = 2;
+                        return errno(write(mem, out, &stat));
+                    }
+                    match handle(s, fd) {
+                        Some((Handle::Dir, tree)) => {
+                            errno(write(mem, out, &tree.filestat(Node::Dir)))
+                        }
+                        Some((Handle::File { index, .. }, tree)) => {
+                            errno(write(mem, out, &tree.filestat(Node::File(index))))
+                        }
+                        None => Ok(EBADF),
+                    }
+                },
+                EFAULT,
+            )
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "path_filestat_get",
+        |mut c: Ctx<'_>, dir: i32, _flags: i32, path: i32, len: i32, out: i32| {
+            charge(&mut c, 0)?;
+            with_memory(
+                &mut c,
+                |mem, s| {
+                    let path = match path_bytes(mem, path, len) {
+                        Ok(p) => p,
+                        Err(e) => return Ok(e),
+                    };
+                    match resolve(s, dir, &path) {
+                        Ok((node, _)) => match &s.world.tree {
+                            Some(tree) => errno(write(mem, out, &tree.filestat(node))),
+                            None => Ok(EBADF),
+                        },
+                        Err(e) => Ok(e),
+                    }
+                },
+                EFAULT,
+            )
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "path_open",
+        |mut c: Ctx<'_>,
+         dir: i32,
+         _dirflags: i32,
+         path: i32,
+         len: i32,
+         oflags: i32,
+         _rights: i64,
+         _inheriting: i64,
+         fdflags: i32,
+         out: i32| {
+            charge(&mut c, 0)?;
+            with_memory(
+                &mut c,
+                |mem, s| {
+                    let path = match path_bytes(mem, path, len) {
+                        Ok(p) => p,
+                        Err(e) => return Ok(e),
+                    };
+                    let node = match resolve(s, dir, &path) {
+                        Ok((node, _)) => node,
+                        // O_CREAT of a new file: the directory is read-only.
+                        Err(files::ENOENT) if oflags & 1 != 0 => return Ok(files::EROFS),
+                        Err(e) => return Ok(e),
+                    };
+                    // O_TRUNC, O_EXCL of an existing file, or append/sync writes: read-only.
+                    if oflags & (4 | 8) != 0 || fdflags & (1 | 2 | 8 | 16) != 0 {
+                        return Ok(files::EROFS);
+                    }
+                    let handle = match node {
+                        Node::Dir => Handle::Dir,
+                        Node::File(_) if oflags & 2 != 0 => return Ok(files::ENOTDIR),
+                        Node::File(index) => Handle::File { index, pos: 0 },
+                    };
+                    match s.fds.insert(handle) {
+                        Ok(fd) => errno(write(mem, out, &(fd as u32).to_le_bytes())),
+                        Err(e) => Ok(e),
+                    }
+                },
+                EFAULT,
+            )
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_pread",
+        |mut c: Ctx<'_>, fd: i32, iovs: i32, count: i32, at: i64, read: i32| {
+            let left = readable(c.data(), fd, Some(at as u64));
+            let bytes = iovec_bytes(&mut c, iovs, count).min(left);
+            charge(&mut c, bytes)?;
+            with_memory(
+                &mut c,
+                |mem, s| match handle(s, fd) {
+                    Some((Handle::File { index, .. }, tree)) => {
+                        match read_file(mem, tree, index, at as u64, iovs, count) {
+                            Ok(n) => errno(write(mem, read, &(n as u32).to_le_bytes())),
+                            Err(f) => Ok(f.into()),
+                        }
+                    }
+                    Some((Handle::Dir, _)) => Ok(files::EISDIR),
+                    None if is_stdio(fd) => Ok(ESPIPE),
+                    None => Ok(EBADF),
+                },
+                EFAULT,
+            )
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_seek",
+        |mut c: Ctx<'_>, fd: i32, offset: i64, whence: i32, out: i32| {
+            charge(&mut c, 0)?;
+            with_memory(
+                &mut c,
+                |mem, s| {
+                    if is_stdio(fd) {
+                        return Ok(ESPIPE);
+                    }
+                    let size = match handle(s, fd) {
+                        Some((Handle::File { index, .. }, tree)) => tree.bytes(index).len() as i64,
+                        Some((Handle::Dir, _)) => return Ok(files::EISDIR),
+                        None => return Ok(EBADF),
+                    };
+                    let Some(Handle::File { pos, .. }) = s.fds.get_mut(fd) else {
+                        return Ok(EBADF);
+                    };
+                    let base = match whence {
+                        0 => 0,
+                        1 => *pos as i64,
+                        2 => size,
+                        _ => return Ok(EINVAL),
+                    };
+                    let Some(new) = base.checked_add(offset).filter(|n| *n >= 0) else {
+                        return Ok(EINVAL);
+                    };
+                    *pos = new as u64;
+                    errno(write(mem, out, &(new as u64).to_le_bytes()))
+                },
+                EFAULT,
+            )
+        },
+    )?;
+    l.func_wrap(MODULE, "fd_tell", |mut c: Ctx<'_>, fd: i32, out: i32| {
+        charge(&mut c, 0)?;
+        with_memory(
+            &mut c,
+            |mem, s| match handle(s, fd) {
+                Some((Handle::File { pos, .. }, _)) => errno(write(mem, out, &pos.to_le_bytes())),
+                Some((Handle::Dir, _)) => Ok(files::EISDIR),
+                None if is_stdio(fd) => Ok(ESPIPE),
+                None => Ok(EBADF),
+            },
+            EFAULT,
+        )
+    })?;
+    l.func_wrap(MODULE, "fd_close", |mut c: Ctx<'_>, fd: i32| {
+        charge(&mut c, 0)?;
+        let s = c.data_mut();
+        Ok(
+            if is_stdio(fd) || (s.world.tree.is_some() && s.fds.close(fd)) {
+                SUCCESS
+            } else {
+                EBADF
+            },
+        )
+    })?;
+    l.func_wrap(
+        MODULE,
+        "fd_advise",
+        |mut c: Ctx<'_>, fd: i32, _: i64, _: i64, _: i32| {
+            charge(&mut c, 0)?;
+            Ok(match handle(c.data(), fd) {
+                Some((Handle::File { .. }, _)) => SUCCESS,
+                Some((Handle::Dir, _)) => files::EISDIR,
+                None => EBADF,
+            })
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "fd_readdir",
+        |mut c: Ctx<'_>, fd: i32, buf: i32, len: i32, cookie: i64, used: i32| {
+            let room = (len as u32 as usize).min(1 << 16);
+            charge(&mut c, room as u64)?;
+            with_memory(
+                &mut c,
+                |mem, s| match handle(s, fd) {
+                    Some((Handle::Dir, tree)) => {
+                        let listing = tree.dirents(cookie as u64, room);
+                        errno(
+                            write(mem, buf, &listing).and_then(|()| {
+                                write(mem, used, &(listing.len() as u32).to_le_bytes())
+                            }),
+                        )
+                    }
+                    Some((Handle::File { .. }, _)) => Ok(files::ENOTDIR),
+                    None => Ok(EBADF),
+                },
+                EFAULT,
+            )
+        },
+    )?;
+    Ok(())
 }

@@ -458,9 +458,17 @@ impl Course {
         self.staff_digest.is_some()
     }
 
-    /// The path of a built solution module named in a `[solutions]` table.
+    /// The path of a solution named in a `[solutions]` table: its built module
+    /// (`<name>.wasm`), else its Python file (`<name>.py`); the module's path when neither is
+    /// there.
     pub fn solution_path(&self, module: &str) -> PathBuf {
-        self.solutions_dir.join(format!("{module}.wasm"))
+        let wasm = self.solutions_dir.join(format!("{module}.wasm"));
+        let python = self.solutions_dir.join(format!("{module}.py"));
+        if !wasm.is_file() && python.is_file() {
+            python
+        } else {
+            wasm
+        }
     }
 
     fn check_problem(
