@@ -13,6 +13,7 @@ mod export;
 mod kit;
 #[path = "../benches/support/proctree.rs"]
 mod proctree;
+mod python;
 mod workflows;
 use proctree::{all_processes, parent_of, tree_resident_bytes};
 
