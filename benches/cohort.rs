@@ -11,37 +11,16 @@
 
 #[path = "support/proctree.rs"]
 mod proctree;
+#[path = "support/watched.rs"]
+mod watched;
+
+use watched::with_custom_section;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
-
-/// `module` with a custom section named `grader-bench` holding `payload` appended: other
-/// bytes, the same program.
-fn with_custom_section(mut module: Vec<u8>, payload: &[u8]) -> Vec<u8> {
-    fn leb(mut n: usize, out: &mut Vec<u8>) {
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-    let name = b"grader-bench";
-    let mut body = Vec::new();
-    leb(name.len(), &mut body);
-    body.extend_from_slice(name);
-    body.extend_from_slice(payload);
-    module.push(0);
-    leb(body.len(), &mut module);
-    module.extend(body);
-    module
-}
 
 /// Writes `students` student folders into `dir` from the modules and answers of `model`.
 fn synthesize(model: &Path, dir: &Path, students: usize) -> anyhow::Result<usize> {
@@ -80,46 +59,26 @@ struct Run {
 
 /// Runs `grader batch` and samples its process tree's resident memory every 20 ms.
 fn batch(grader: &Path, cohort: &Path, out: &Path, extra: &[&str]) -> anyhow::Result<Run> {
-    let started = Instant::now();
-    let mut child = Command::new(grader)
+    let mut command = Command::new(grader);
+    command
         .arg("batch")
         .arg(cohort)
         .arg("--out")
         .arg(out)
         .args(["--quiet", "--format", "json"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("starting grader")?;
-    let stdout = child.stdout.take().context("no stdout")?;
-    let reader = std::thread::spawn(move || -> std::io::Result<Vec<u8>> {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut { stdout }, &mut buf)?;
-        Ok(buf)
-    });
-    let mut peak = 0;
-    let status = loop {
-        peak = peak.max(proctree::tree_resident_bytes(child.id()));
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let wall = started.elapsed();
-    let stdout = reader
-        .join()
-        .map_err(|_| anyhow::anyhow!("reader panicked"))??;
-    if !status.success() {
+        .args(extra);
+    let run = watched::watch(command)?;
+    if !run.status.success() {
         bail!(
-            "grader batch failed ({status}): {}",
-            String::from_utf8_lossy(&stdout)
+            "grader batch failed ({}): {}",
+            run.status,
+            String::from_utf8_lossy(&run.stdout)
         );
     }
     Ok(Run {
-        wall,
-        peak_rss: peak,
-        report: serde_json::from_slice(&stdout).context("batch's JSON")?,
+        wall: run.wall,
+        peak_rss: run.peak_rss,
+        report: serde_json::from_slice(&run.stdout).context("batch's JSON")?,
     })
 }
 
@@ -179,7 +138,7 @@ fn main() -> anyhow::Result<()> {
     println!(
         "    {:.1} ms per module, {:.0} cases/s",
         cold.wall.as_secs_f64() * 1e3 / modules as f64,
-        count_cases(&cold.report) / cold.wall.as_secs_f64()
+        watched::count_cases(&cold.report) / cold.wall.as_secs_f64()
     );
     let unchanged = class("cold")?;
     line(
@@ -255,19 +214,4 @@ fn main() -> anyhow::Result<()> {
         runs[1].wall.as_secs_f64() / nocache.wall.as_secs_f64()
     );
     Ok(())
-}
-
-fn count_cases(report: &serde_json::Value) -> f64 {
-    report["summary"]["parts"].as_array().map_or(0.0, |parts| {
-        parts
-            .iter()
-            .flat_map(|p| {
-                p["verdicts"]
-                    .as_object()
-                    .into_iter()
-                    .flat_map(|v| v.values())
-            })
-            .filter_map(|n| n.as_f64())
-            .sum()
-    })
 }

@@ -771,14 +771,17 @@ fn prepare_python(cache_dir: Option<&Path>) -> anyhow::Result<Exit> {
     let progress = |step: &str| eprintln!("grader: [{:>5.1?}] {step}", started.elapsed());
     // The stack does not change the compiled code: one preparation serves every problem.
     let snapshot = python::prepare(&cache, 512 << 10, &progress)?;
+    let runtime = python::PythonRuntime::open(&cache, 512 << 10)?;
     emit(&format!(
         "Python runtime: {} (CPython 3.15 with numpy) from `{}`\nprepared: `{}`, compiled in \
-         the cache `{}` ({:.1?})\n",
+         the cache `{}` ({:.1?}); every case starts from it with numpy imported, in {} of \
+         the interpreter's own memory (on top of the case's memory limit)\n",
         python::RUNTIME,
         python::runtime_dir().display(),
         snapshot.display(),
         cache.display(),
-        started.elapsed()
+        started.elapsed(),
+        crate::grade::human_bytes(runtime.base_memory())
     ))?;
     Ok(Exit::Success)
 }

@@ -9,7 +9,13 @@ use super::{ROOT, Report, StudentSummary, fixtures, grader, module, text};
 
 /// `grader test` on a Python file, as JSON, in the staff view or the student's.
 fn report(problem: &str, file: &Path, staff: bool) -> Report {
-    let mut args = vec!["test", problem, file.to_str().expect("path"), "--format", "json"];
+    let mut args = vec![
+        "test",
+        problem,
+        file.to_str().expect("path"),
+        "--format",
+        "json",
+    ];
     if staff {
         args.push("--staff");
     }
@@ -42,7 +48,10 @@ fn a_python_program_sees_no_host_and_the_same_world_every_time() {
             .map(|c| {
                 let stderr = c.stderr.clone().unwrap_or_default();
                 serde_json::from_str(stderr.trim()).unwrap_or_else(|e| {
-                    panic!("case {}: the probe's findings are not JSON ({e}): {stderr}", c.name)
+                    panic!(
+                        "case {}: the probe's findings are not JSON ({e}): {stderr}",
+                        c.name
+                    )
                 })
             })
             .collect()
@@ -51,7 +60,10 @@ fn a_python_program_sees_no_host_and_the_same_world_every_time() {
     // Every case, and every run, starts from the same snapshot: the same clock, random
     // numbers, hash seed and set order.
     assert_eq!(seen, findings(&again), "a second run saw something else");
-    assert!(seen.windows(2).all(|w| w[0] == w[1]), "cases saw different worlds");
+    assert!(
+        seen.windows(2).all(|w| w[0] == w[1]),
+        "cases saw different worlds"
+    );
     let f = &seen[0];
     for denied in [
         "read_passwd",
@@ -62,10 +74,18 @@ fn a_python_program_sees_no_host_and_the_same_world_every_time() {
         "socket",
         "subprocess",
     ] {
-        assert!(f[denied].get("error").is_some(), "{denied} was allowed: {}", f[denied]);
+        assert!(
+            f[denied].get("error").is_some(),
+            "{denied} was allowed: {}",
+            f[denied]
+        );
     }
     // The one folder it sees is the runtime's own standard library, read-only.
-    assert_eq!(f["list_lib"]["ok"], "['python315.zip']", "{}", f["list_lib"]);
+    assert_eq!(
+        f["list_lib"]["ok"], "['python315.zip']",
+        "{}",
+        f["list_lib"]
+    );
     assert_eq!(f["stdlib_import"]["ok"], "Fraction(1, 3)");
     let environ: Vec<&str> = f["environ"]
         .as_array()
@@ -113,7 +133,10 @@ fn python_mistakes_are_named_with_their_line_and_hidden_cases_show_nothing() {
         "File \"py_raises.py\", line 7, in convolve",
         "ValueError: kernel 2x2 does not fit",
     ] {
-        assert!(stderr.contains(want), "no `{want}` in the traceback:\n{stderr}");
+        assert!(
+            stderr.contains(want),
+            "no `{want}` in the traceback:\n{stderr}"
+        );
     }
     assert!(
         !stderr.contains("__grader"),
@@ -133,7 +156,12 @@ fn python_mistakes_are_named_with_their_line_and_hidden_cases_show_nothing() {
         syntax.invalid_submission.as_deref(),
         Some("the Python file has a SyntaxError at line 6, column 8: expected ':' (`if data`)")
     );
-    assert!(syntax.cases.iter().all(|c| c.verdict == "invalid_submission"));
+    assert!(
+        syntax
+            .cases
+            .iter()
+            .all(|c| c.verdict == "invalid_submission")
+    );
 }
 
 #[test]
@@ -162,7 +190,10 @@ fn hostile_python_files_are_refused_or_contained() {
     assert!(refused("module.py", &wasm).contains("submit it as `.wasm`"));
     // Terminal escapes in a student's line never reach the report raw.
     let escapes = refused("escape.py", b"x = (\x1b[2J\x1b]0;owned\x07\n");
-    assert!(!escapes.contains('\u{1b}') && !escapes.contains('\u{7}'), "{escapes:?}");
+    assert!(
+        !escapes.contains('\u{1b}') && !escapes.contains('\u{7}'),
+        "{escapes:?}"
+    );
 
     // Running programs that attack the interpreter end in verdicts, not in a broken grader.
     let ran = |name: &str, source: &str| -> String {
@@ -176,7 +207,10 @@ fn hostile_python_files_are_refused_or_contained() {
         ),
         "runtime_error"
     );
-    assert_eq!(ran("quiet_exit.py", "import os\nos._exit(0)\n"), "invalid_output");
+    assert_eq!(
+        ran("quiet_exit.py", "import os\nos._exit(0)\n"),
+        "invalid_output"
+    );
     assert_eq!(
         ran(
             "driver.py",
@@ -210,10 +244,9 @@ fn a_hand_in_may_hold_python_files_beside_modules() {
         assert_eq!(p["score"], p["max_score"], "{id}: {p}");
     }
     assert!(
-        summary
-            .notes
-            .iter()
-            .any(|n| n == "q2_3.py is graded as q2.3 (a file is named by its problem id: `q2.3.py`)"),
+        summary.notes.iter().any(
+            |n| n == "q2_3.py is graded as q2.3 (a file is named by its problem id: `q2.3.py`)"
+        ),
         "{:?}",
         summary.notes
     );
@@ -234,8 +267,14 @@ fn a_cohort_of_python_hand_ins_is_graded_and_regraded_only_when_changed() {
     let cohort = dir.path().join("cohort");
     for (student, files) in [
         ("ann", vec![("py_q1_1", "q1.1.py"), ("py_q2_3", "q2.3.py")]),
-        ("bob", vec![("py_q1_1_overflow", "q1.1.py"), ("py_raises", "q2.3.py")]),
-        ("cat", vec![("py_q1_1", "q1.1.py"), ("py_syntax_error", "q2.3.py")]),
+        (
+            "bob",
+            vec![("py_q1_1_overflow", "q1.1.py"), ("py_raises", "q2.3.py")],
+        ),
+        (
+            "cat",
+            vec![("py_q1_1", "q1.1.py"), ("py_syntax_error", "q2.3.py")],
+        ),
     ] {
         let folder = cohort.join(student);
         std::fs::create_dir_all(&folder).expect("mkdir");
