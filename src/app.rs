@@ -768,9 +768,8 @@ fn prepare_python(cache_dir: Option<&Path>) -> anyhow::Result<Exit> {
         })?;
     let cache = std::path::absolute(&cache).unwrap_or(cache);
     let started = std::time::Instant::now();
-    let progress = |step: &str| eprintln!("grader: [{:>5.1?}] {step}", started.elapsed());
     // The stack does not change the compiled code: one preparation serves every problem.
-    let snapshot = python::prepare(&cache, 512 << 10, &progress)?;
+    let snapshot = python::prepare_visibly(&cache, 512 << 10)?;
     let runtime = python::PythonRuntime::open(&cache, 512 << 10)?;
     emit(&format!(
         "Python runtime: {} (CPython 3.15 with numpy) from `{}`\nprepared: `{}`, compiled in \

@@ -105,7 +105,8 @@ pub enum Command {
         /// ~/.cache/grader]; writable by you only, since what it holds is run as machine code.
         #[arg(long, value_name = "DIR", env = "GRADER_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
-        /// Compile every module afresh; keep nothing.
+        /// Compile every module afresh; keep nothing (the Python runtime, prepared once, stays
+        /// in the default cache folder).
         #[arg(long, conflicts_with = "cache_dir")]
         no_cache: bool,
         /// No progress on stderr.

@@ -354,6 +354,14 @@ pub fn run(course: &Course, opts: &Options) -> anyhow::Result<Outcome> {
         1,
         &Isolation::Workers(exe, opts.cache.clone()),
     )?;
+    // The Python runtime's one-time preparation (minutes) before the bar: it reports its own
+    // progress, and no student's time is spent waiting for it.
+    if students.iter().any(|(_, dir)| holds_python(dir)) {
+        let cache = opts.cache.clone().or_else(default_cache_dir);
+        if let Some(cache) = cache {
+            crate::sandbox::python::prepare_visibly(&cache, grader.max_wasm_stack())?;
+        }
+    }
     let mut bar = progress_bar(students.len(), opts.progress);
     let memo = Memo::default();
     let next = AtomicUsize::new(0);
@@ -569,6 +577,27 @@ impl Bar {
 }
 
 /// The default folder of compiled modules: `$XDG_CACHE_HOME/grader`, else `~/.cache/grader`.
+/// Whether a student folder (or the single folder inside it) holds a `.py` file.
+fn holds_python(dir: &Path) -> bool {
+    let names = |d: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(d)
+            .map(|entries| entries.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    };
+    names(dir).iter().any(|p| {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        crate::sandbox::is_python(&name)
+            || (std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir())
+                && names(p).iter().any(|q| {
+                    q.file_name()
+                        .is_some_and(|n| crate::sandbox::is_python(&n.to_string_lossy()))
+                }))
+    })
+}
+
 pub fn default_cache_dir() -> Option<PathBuf> {
     std::env::var_os("XDG_CACHE_HOME")
         .filter(|d| !d.is_empty())

@@ -436,25 +436,8 @@ impl Isolated {
                      pass --cache-dir"
                         .to_string()
                 })?;
-            let started = Instant::now();
-            let announced = std::sync::atomic::AtomicBool::new(false);
-            let progress = |step: &str| {
-                if !announced.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                    eprintln!(
-                        "grader: preparing the Python runtime, once per machine (a few minutes)"
-                    );
-                }
-                eprintln!("grader: [{:>5.1?}] {step}", started.elapsed());
-            };
-            super::python::prepare(&cache, self.wasm_stack, &progress)
-                .map(|_| {
-                    if announced.load(std::sync::atomic::Ordering::Relaxed) {
-                        eprintln!(
-                            "grader: the Python runtime is ready ({:.0?})",
-                            started.elapsed()
-                        );
-                    }
-                })
+            super::python::prepare_visibly(&cache, self.wasm_stack)
+                .map(|_| ())
                 .map_err(|e| format!("{e:#}"))
         });
         done.clone().map_err(|e| anyhow!(e))

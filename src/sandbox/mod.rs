@@ -173,8 +173,8 @@ impl Executor for Sandbox {
         limits: &Limits,
         jobs: usize,
     ) -> anyhow::Result<Result<Vec<Execution>, LoadError>> {
-        if let Code::Python { .. } = code {
-            self.python(&|step| eprintln!("grader: preparing the Python runtime: {step}"))?;
+        if let (Code::Python { .. }, Some(cache)) = (code, &self.python_cache) {
+            python::prepare_visibly(cache, self.wasm_stack)?;
         }
         let program = match self.load_code(code, limits)? {
             Ok(program) => program,

@@ -254,6 +254,26 @@ pub fn snapshot_path(cache: &Path) -> PathBuf {
         .join(format!("{}.wasm", snapshot_key()))
 }
 
+/// Removes the snapshots of other preparations (another grader version or runtime) from
+/// `folder`, keeping `current`: 110 MB each. Their compiled code ages out of wasmtime's cache.
+fn remove_stale(folder: &Path, current: &Path) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let stale = path.with_extension("wasm") != current
+            && matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("wasm" | "compiled" | "partial")
+            );
+        if stale {
+            // Best effort: a file another process removed first is gone either way.
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
 /// What [`prepare`] reports while it works: a step's description, once per step.
 pub type Progress<'a> = &'a dyn Fn(&str);
 
@@ -296,6 +316,7 @@ pub fn prepare(cache: &Path, wasm_stack: usize, progress: Progress<'_>) -> anyho
         std::fs::write(&partial, &snapshot)
             .and_then(|()| std::fs::rename(&partial, &path))
             .with_context(|| format!("writing `{}`", path.display()))?;
+        remove_stale(&folder, &path);
     }
     progress("compiling the pre-initialized interpreter with Cranelift (the longest step)");
     let engine = engine(wasm_stack, Some(cache), OptLevel::Speed, true)?;
@@ -303,6 +324,51 @@ pub fn prepare(cache: &Path, wasm_stack: usize, progress: Progress<'_>) -> anyho
     host(Module::from_binary(&engine, &bytes)).context("compiling the Python runtime")?;
     std::fs::write(&compiled, b"").with_context(|| format!("writing `{}`", compiled.display()))?;
     Ok(path)
+}
+
+/// [`prepare`], telling whoever waits: on a terminal a spinner with the step and the time
+/// elapsed, elsewhere (a CI log) a line per step; nothing at all when it is prepared already.
+pub fn prepare_visibly(cache: &Path, wasm_stack: usize) -> anyhow::Result<PathBuf> {
+    use std::io::IsTerminal as _;
+    let started = Instant::now();
+    let terminal = std::io::stderr().is_terminal();
+    let spinner: std::sync::OnceLock<indicatif::ProgressBar> = std::sync::OnceLock::new();
+    let progress = |step: &str| {
+        let first = spinner.get().is_none();
+        let bar = spinner.get_or_init(|| {
+            if !terminal {
+                return indicatif::ProgressBar::hidden();
+            }
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} preparing the Python runtime, once per machine [{elapsed}]: {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        if terminal {
+            bar.set_message(step.to_string());
+        } else {
+            if first {
+                eprintln!("grader: preparing the Python runtime, once per machine (minutes)");
+            }
+            eprintln!("grader: [{:>5.1?}] {step}", started.elapsed());
+        }
+    };
+    let prepared = prepare(cache, wasm_stack, &progress);
+    if let Some(bar) = spinner.get() {
+        bar.finish_and_clear();
+        if prepared.is_ok() {
+            eprintln!(
+                "grader: the Python runtime is ready ({:.0?}, once per machine)",
+                started.elapsed()
+            );
+        }
+    }
+    prepared
 }
 
 /// Starts the interpreter, runs the prelude, and snapshots the instance into a new module.
