@@ -985,6 +985,22 @@ fn verify_passes_on_the_committed_set() {
         stdout.contains("c_q2_1 earns accepted") && stdout.contains("c_q12_3 earns accepted"),
         "{stdout}"
     );
+    // The numpy references and their classic mistakes, run in the Python runtime.
+    for (id, mistake) in [
+        ("q1_1", "q1_1_overflow"),
+        ("q1_2", "q1_2_unstable"),
+        ("q2_3", "q2_3_flipped"),
+        ("q4_2", "q4_2_no_max_shift"),
+        ("q6_3", "q6_3_zero_based"),
+        ("q12_1", "q12_1_naive"),
+    ] {
+        for line in [
+            format!("py_{id} earns accepted"),
+            format!("py_{mistake} earns wrong_answer"),
+        ] {
+            assert!(stdout.contains(&line), "no `{line}`: {stdout}");
+        }
+    }
 }
 
 #[test]

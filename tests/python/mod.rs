@@ -211,6 +211,10 @@ fn hostile_python_files_are_refused_or_contained() {
         "time_limit_exceeded"
     );
     assert_eq!(
+        ran("sleeper.py", "import time\ntime.sleep(3600)\n"),
+        "time_limit_exceeded"
+    );
+    assert_eq!(
         ran("quiet_exit.py", "import os\nos._exit(0)\n"),
         "invalid_output"
     );
