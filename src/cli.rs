@@ -22,8 +22,9 @@ Examples (in the grader's repository, after scripts/demo):
 
 /// Grade WebAssembly submissions against a course's problem specs.
 ///
-/// Student programs are WASI preview 1 command modules that read one JSON object of inputs
-/// on stdin and print one JSON object of outputs. Every test case runs in a fresh sandbox
+/// Student programs are WASI preview 1 command modules, or Python files (CPython with numpy,
+/// run in the same sandbox), that read one JSON object of inputs on stdin and print one JSON
+/// object of outputs. Every test case runs in a fresh sandbox
 /// with limits on instructions, wall time, memory and output.
 #[derive(Debug, Parser)]
 #[command(name = "grader", version, after_help = EXAMPLES)]

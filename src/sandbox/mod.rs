@@ -361,7 +361,7 @@ impl Sandbox {
             if text {
                 return Err(LoadError(
                     "is a text file, not a compiled WebAssembly module (source code? build it \
-                     for wasm32-wasip1 and submit the .wasm)"
+                     for wasm32-wasip1 and submit the .wasm; Python is handed in as a `.py` file)"
                         .into(),
                 ));
             }
