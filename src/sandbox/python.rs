@@ -72,6 +72,8 @@ import numpy, numpy as np
 _w = np.asarray([[1.0, 2.0], [3.0, 4.0]])
 float((_w @ _w).sum() + np.exp(_w).max() + np.tanh(_w).min()); json.loads(json.dumps({"a": [1.5, 2]}))
 del _w
+# The interpreter has read its environment; a submission sees none (contract §2).
+os.environ.clear()
 
 def __grader_compile(source, name):
     text = source.decode("utf-8")
@@ -97,6 +99,7 @@ def __grader_check(source, name):
 
 def __grader_run(source, name):
     code = __grader_compile(source, name)
+    sys.argv = [name]
     status = 0
     try:
         exec(code, {"__name__": "__main__", "__file__": name, "__builtins__": __builtins__})

@@ -87,22 +87,9 @@ fn a_python_program_sees_no_host_and_the_same_world_every_time() {
         f["list_lib"]
     );
     assert_eq!(f["stdlib_import"]["ok"], "Fraction(1, 3)");
-    let environ: Vec<&str> = f["environ"]
-        .as_array()
-        .expect("environ")
-        .iter()
-        .filter_map(|v| v.as_str())
-        .collect();
-    assert_eq!(
-        environ,
-        [
-            "HOME",
-            "PYTHONDONTWRITEBYTECODE",
-            "PYTHONHASHSEED",
-            "PYTHONTZPATH",
-            "TMPDIR"
-        ]
-    );
+    // No environment and no arguments but the program's name, as for a module (contract §2).
+    assert_eq!(f["environ"], serde_json::json!([]));
+    assert_eq!(f["argv"], serde_json::json!(["py_probe.py"]));
     let now = f["time"].as_f64().expect("time");
     assert!(
         (1_704_067_200.0..1_704_067_260.0).contains(&now),
