@@ -343,8 +343,21 @@ fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
         .with_context(|| format!("writing `{}`", path.display()))
 }
 
+/// What the README says that depends on the language.
+pub(super) struct ReadmeParts {
+    pub lang_name: &'static str,
+    /// What to install, before the commands that do.
+    pub install_prose: &'static str,
+    pub install: &'static str,
+    /// Where a problem's starter is and how it reads and writes.
+    pub layout: &'static str,
+    /// After the build, test and grade commands: what `grader build` does and how to do it by
+    /// hand.
+    pub build: &'static str,
+}
+
 fn readme(course_name: &str, lang: Lang, starters: &[Starter]) -> String {
-    let (lang_name, install_prose, install, layout, by_hand) = match lang {
+    let parts = match lang {
         Lang::Rust => rust::readme_parts(),
         Lang::C => c::readme_parts(),
     };
@@ -361,15 +374,19 @@ fn readme(course_name: &str, lang: Lang, starters: &[Starter]) -> String {
             format!("| {} | {} | {file} |\n", s.id, s.title.replace('|', "\\|"))
         })
         .collect();
+    // Padded so that its comment lines up with those of the commands around it.
+    let test = format!("grader test {id} handin/{id}.wasm");
     let text = fill(
         README,
         &[
             ("course", &one_line(course_name)),
-            ("lang_name", lang_name),
-            ("install_prose", install_prose),
-            ("install", install),
-            ("layout", layout),
-            ("build_by_hand", by_hand),
+            ("lang_name", parts.lang_name),
+            ("install_prose", parts.install_prose),
+            ("install", parts.install),
+            ("layout", parts.layout),
+            ("build", parts.build),
+            ("test", &format!("{test:<40} ")),
+            ("ext", "wasm"),
             ("problems", problems.trim_end()),
         ],
     );
