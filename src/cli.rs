@@ -177,19 +177,23 @@ pub enum Command {
     /// Print the manual page (roff), e.g. `grader man > grader.1 && man ./grader.1`.
     Man,
     /// Write a student's starter repository for the course into DIR (new or empty): a starter
-    /// per code problem that reads its inputs and prints a well-formed wrong answer, a JSON
-    /// helper, answers.toml, a README and a CI workflow.
+    /// per code problem that reads its inputs and prints a well-formed wrong answer, the JSON
+    /// helpers (a crate, C files, or a block at the top of each Python file), answers.toml, a
+    /// README and a CI workflow.
     Init {
         /// The folder to write (created if missing; refused if not empty).
         dir: PathBuf,
-        /// The language of the starters.
+        /// The language of the starters. Python files need no toolchain: grader runs them in
+        /// its own Python, installed once with scripts/fetch-python and `grader python`.
         #[arg(long, value_enum)]
         lang: crate::kit::Lang,
     },
-    /// Build every starter of a kit made by `grader init` into DIR/handin/<id>.wasm, with a
-    /// copy of answers.toml; a problem that does not compile does not stop the others.
+    /// Build every starter of a kit made by `grader init` into DIR/handin/<id>.wasm (a Python
+    /// kit's files are copied to DIR/handin/<id>.py), with a copy of answers.toml; a problem
+    /// that does not compile does not stop the others.
     Build {
-        /// The kit: a folder with a Cargo.toml (Rust) or a Makefile (C).
+        /// The kit: a folder with a Cargo.toml (Rust), a Makefile (C) or a pyproject.toml with
+        /// [tool.grader] (Python).
         dir: PathBuf,
     },
     /// Prepare the Python runtime that runs `.py` submissions, once per machine (minutes):

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context as _;
 
-use super::{Files, MissingToolchain, Starter, fill, ident};
+use super::{Files, MissingToolchain, ReadmeParts, Starter, fill, ident};
 use crate::compare::FieldType;
 use crate::spec::{Dim, Measure};
 
@@ -173,28 +173,23 @@ fn stub(s: &Starter) -> String {
     )
 }
 
-pub(super) fn readme_parts() -> (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-) {
-    (
-        "C",
-        "clang with its WebAssembly linker and runtime, wasi-libc and make (Debian or Ubuntu \
+pub(super) fn readme_parts() -> ReadmeParts {
+    ReadmeParts {
+        lang_name: "C",
+        install_prose: "clang with its WebAssembly linker and runtime, wasi-libc and make (Debian or Ubuntu \
          packages), and grader (with Rust's cargo, from https://rustup.rs):",
-        "sudo apt-get install -y --no-install-recommends clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc make\n\
+        install: "sudo apt-get install -y --no-install-recommends clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc make\n\
          cargo install --locked --git <the course's grader repository> grader",
-        "Each problem is a file named like its id (`{{stem}}.c` for {{id}}). `json.h` and `json.c` read\n\
+        layout: "Each problem is a file named like its id (`{{stem}}.c` for {{id}}). `json.h` and `json.c` read\n\
          the inputs and print the outputs: `json_get_vec(in, \"w\", &w_len)`,\n\
          `json_get_float(in, \"b\")`, `json_get_mat(in, \"x\", &rows, &cols)`, … and\n\
          `json_set(out, \"z\", json_new_float(z))`, `json_new_vec(probs, n)`, …; non-finite floats\n\
          are written as `\"inf\"`, `\"-inf\"`, `\"nan\"` as the course asks. Only the C standard\n\
          library (wasi-libc) is there: no files, no network.",
-        "By hand: `make` builds `build/<id>.wasm` for every problem (`make build/{{id}}.wasm` for\n\
+        build: "`grader build` says which problem did not compile (with the compiler's messages) and still\n\
+         builds the others. By hand: `make` builds `build/<id>.wasm` for every problem (`make build/{{id}}.wasm` for\n\
          one); `make CC=clang-18` picks another clang.",
-    )
+    }
 }
 
 /// The kit's problems: the ids on the Makefile's `PROBLEMS :=` line, as (id, file stem).

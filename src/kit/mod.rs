@@ -1,6 +1,7 @@
-//! The student kit: `grader init` writes a starter repository for the course (a Rust workspace
-//! or C files with a Makefile, `answers.toml`, a README and a CI workflow), and `grader build`
-//! builds such a repository into the hand-in layout of contract §8 (`handin/<id>.wasm` and
+//! The student kit: `grader init` writes a starter repository for the course (a Rust workspace,
+//! C files with a Makefile, or Python files with a pyproject.toml; `answers.toml`, a README and
+//! a CI workflow), and `grader build` builds such a repository into the hand-in layout of
+//! contract §8 (`handin/<id>.wasm`, or `handin/<id>.py` copied as it is, and
 //! `handin/answers.toml`).
 //!
 //! A starter knows only what a student sees of a problem ([`Starter`]: id, title, the input and
@@ -9,6 +10,7 @@
 //! until the student writes the solution.
 
 mod c;
+mod python;
 mod rust;
 
 use std::fmt::Write as _;
@@ -25,8 +27,12 @@ use crate::spec::{Dim, InputField, Item, Measure, Problem};
 /// The language of a kit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Lang {
+    /// A Cargo workspace, a crate per problem, built for wasm32-wasip1.
     Rust,
+    /// A C file per problem and a Makefile, built with clang and wasi-libc.
     C,
+    /// A .py file per problem, run as it is by grader's own Python (CPython 3.15 with numpy).
+    Python,
 }
 
 impl Lang {
@@ -34,6 +40,15 @@ impl Lang {
         match self {
             Lang::Rust => "rust",
             Lang::C => "c",
+            Lang::Python => "python",
+        }
+    }
+
+    /// The extension of a problem's file in the hand-in.
+    fn handin_ext(self) -> &'static str {
+        match self {
+            Lang::Rust | Lang::C => "wasm",
+            Lang::Python => "py",
         }
     }
 }
@@ -230,6 +245,7 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
 const README: &str = include_str!("templates/README.md");
 const WORKFLOW: &str = include_str!("templates/check.yml");
 const GITIGNORE: &str = "/target/\n/build/\n/handin/\n";
+const GITIGNORE_PYTHON: &str = "/handin/\n__pycache__/\n";
 
 /// The files of a kit, relative to its folder.
 type Files = Vec<(String, String)>;
@@ -287,6 +303,7 @@ pub fn init(
     let mut files = match lang {
         Lang::Rust => rust::files(&starters),
         Lang::C => c::files(&starters),
+        Lang::Python => python::files(&starters),
     };
     files.push((
         "answers.toml".into(),
@@ -294,7 +311,11 @@ pub fn init(
     ));
     files.push(("README.md".into(), readme(course_name, lang, &starters)));
     files.push((".github/workflows/check.yml".into(), workflow(lang)));
-    files.push((".gitignore".into(), GITIGNORE.into()));
+    let gitignore = match lang {
+        Lang::Python => GITIGNORE_PYTHON,
+        Lang::Rust | Lang::C => GITIGNORE,
+    };
+    files.push((".gitignore".into(), gitignore.into()));
     for (path, text) in &files {
         write_new(&dir.join(path), text)?;
     }
@@ -343,10 +364,24 @@ fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
         .with_context(|| format!("writing `{}`", path.display()))
 }
 
+/// What the README says that depends on the language.
+pub(super) struct ReadmeParts {
+    pub lang_name: &'static str,
+    /// What to install, before the commands that do.
+    pub install_prose: &'static str,
+    pub install: &'static str,
+    /// Where a problem's starter is and how it reads and writes.
+    pub layout: &'static str,
+    /// After the build, test and grade commands: what `grader build` does and how to do it by
+    /// hand.
+    pub build: &'static str,
+}
+
 fn readme(course_name: &str, lang: Lang, starters: &[Starter]) -> String {
-    let (lang_name, install_prose, install, layout, by_hand) = match lang {
+    let parts = match lang {
         Lang::Rust => rust::readme_parts(),
         Lang::C => c::readme_parts(),
+        Lang::Python => python::readme_parts(),
     };
     let (id, stem) = starters
         .first()
@@ -357,19 +392,28 @@ fn readme(course_name: &str, lang: Lang, starters: &[Starter]) -> String {
             let file = match lang {
                 Lang::Rust => format!("`{}/src/main.rs`", s.stem),
                 Lang::C => format!("`{}.c`", s.stem),
+                Lang::Python => format!("`{}.py`", s.stem),
             };
             format!("| {} | {} | {file} |\n", s.id, s.title.replace('|', "\\|"))
         })
         .collect();
+    // A Python file is tested where it is; a module once built. Padded so that its comment
+    // lines up with those of the commands around it.
+    let test = match lang {
+        Lang::Python => format!("grader test {id} {stem}.py"),
+        Lang::Rust | Lang::C => format!("grader test {id} handin/{id}.wasm"),
+    };
     let text = fill(
         README,
         &[
             ("course", &one_line(course_name)),
-            ("lang_name", lang_name),
-            ("install_prose", install_prose),
-            ("install", install),
-            ("layout", layout),
-            ("build_by_hand", by_hand),
+            ("lang_name", parts.lang_name),
+            ("install_prose", parts.install_prose),
+            ("install", parts.install),
+            ("layout", parts.layout),
+            ("build", parts.build),
+            ("test", &format!("{test:<40} ")),
+            ("ext", lang.handin_ext()),
             ("problems", problems.trim_end()),
         ],
     );
@@ -392,8 +436,22 @@ fn workflow(lang: Lang) -> String {
             "",
             "",
         ),
+        Lang::Python => (
+            "          # scripts/fetch-python downloads the Python runtime with pip.\n          \
+             apt-get update\n          \
+             apt-get install -y --no-install-recommends python3 python3-pip"
+                .to_string(),
+            "",
+            "",
+        ),
     };
-    let text = WORKFLOW.replace("{{cache_paths}}\n", cache_paths);
+    let runtime_steps = match lang {
+        Lang::Python => python::RUNTIME_STEPS,
+        Lang::Rust | Lang::C => "",
+    };
+    let text = WORKFLOW
+        .replace("{{cache_paths}}\n", cache_paths)
+        .replace("{{runtime_steps}}\n", runtime_steps);
     fill(
         &text,
         &[
@@ -414,7 +472,8 @@ pub struct MissingToolchain(pub String);
 #[derive(Debug)]
 pub struct ProblemBuild {
     pub id: String,
-    /// Where its module went in the hand-in; `None` when it did not build.
+    /// Where its module (or Python file) went in the hand-in; `None` when it did not build
+    /// (or has no file).
     pub module: Option<PathBuf>,
 }
 
@@ -439,6 +498,15 @@ impl Built {
     }
 
     pub fn human(&self) -> String {
+        // Python files are copied, not built: what fails is a file that is not there.
+        let (built_verb, failure, not_built) = match self.lang {
+            Lang::Python => ("copied", "not copied (no file: see above)", "not copied"),
+            Lang::Rust | Lang::C => (
+                "built",
+                "did not build (the compiler's messages are above)",
+                "did not build",
+            ),
+        };
         let mut out = String::new();
         for p in &self.problems {
             match &p.module {
@@ -446,11 +514,7 @@ impl Built {
                     let _ = writeln!(out, "  {:<8} {}", p.id, path.display());
                 }
                 None => {
-                    let _ = writeln!(
-                        out,
-                        "  {:<8} did not build (the compiler's messages are above)",
-                        p.id
-                    );
+                    let _ = writeln!(out, "  {:<8} {failure}", p.id);
                 }
             }
         }
@@ -462,13 +526,13 @@ impl Built {
         if failed.is_empty() {
             let _ = writeln!(
                 out,
-                "built all {built} problems into {}",
+                "{built_verb} all {built} problems into {}",
                 self.handin.display()
             );
         } else {
             let _ = writeln!(
                 out,
-                "built {built} of {} problems into {}; did not build: {}",
+                "{built_verb} {built} of {} problems into {}; {not_built}: {}",
                 self.problems.len(),
                 self.handin.display(),
                 failed.join(", ")
@@ -478,14 +542,16 @@ impl Built {
     }
 }
 
-/// `grader build`: every starter of the kit in `dir` into `dir/handin/<id>.wasm`, and a copy
-/// of `answers.toml`. A problem that does not build is reported (its stale module, if any, is
-/// removed) and the others still build.
+/// `grader build`: every starter of the kit in `dir` into `dir/handin/<id>.wasm` (a Python
+/// kit's files copied to `dir/handin/<id>.py`), and a copy of `answers.toml`. A problem that
+/// does not build is reported (its stale module, if any, is removed) and the others still
+/// build.
 pub fn build(dir: &Path) -> anyhow::Result<Built> {
     let lang = detect(dir)?;
     let problems = match lang {
         Lang::Rust => rust::problems(dir)?,
         Lang::C => c::problems(dir)?,
+        Lang::Python => python::problems(dir)?.unwrap_or_default(),
     };
     if problems.is_empty() {
         return Err(UsageError(format!(
@@ -495,20 +561,30 @@ pub fn build(dir: &Path) -> anyhow::Result<Built> {
         ))
         .into());
     }
+    // Python needs no toolchain: the grader runs the files in its own Python.
     match lang {
         Lang::Rust => rust::check_toolchain(dir)?,
         Lang::C => c::check_toolchain()?,
+        Lang::Python => {}
     }
     let modules = match lang {
         Lang::Rust => rust::build(dir, &problems)?,
         Lang::C => c::build(dir, &problems)?,
+        Lang::Python => python::build(dir, &problems)?,
     };
     let handin = dir.join("handin");
     std::fs::create_dir_all(&handin)
         .with_context(|| format!("cannot create `{}`", handin.display()))?;
     let mut built = Vec::new();
     for (id, _) in &problems {
-        let target = handin.join(format!("{id}.wasm"));
+        let target = handin.join(format!("{id}.{}", lang.handin_ext()));
+        // A module graded before a Python file of the same problem, or left from a kit of the
+        // other kind, would be graded instead of this one.
+        for ext in ["wasm", "py"] {
+            if ext != lang.handin_ext() {
+                remove_stale(&handin.join(format!("{id}.{ext}")))?;
+            }
+        }
         let module = match modules.get(id) {
             Some(source) => {
                 std::fs::copy(source, &target).with_context(|| {
@@ -522,14 +598,7 @@ pub fn build(dir: &Path) -> anyhow::Result<Built> {
             }
             None => {
                 // A module from an earlier build would be graded as if it were this one.
-                match std::fs::remove_file(&target) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(anyhow::Error::new(e)
-                            .context(format!("cannot remove the stale `{}`", target.display())));
-                    }
-                }
+                remove_stale(&target)?;
                 None
             }
         };
@@ -556,19 +625,35 @@ pub fn build(dir: &Path) -> anyhow::Result<Built> {
     })
 }
 
-/// A Rust kit has a Cargo.toml, a C kit a Makefile.
+fn remove_stale(path: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => {
+            Err(anyhow::Error::new(e)
+                .context(format!("cannot remove the stale `{}`", path.display())))
+        }
+    }
+}
+
+/// A Python kit has a pyproject.toml with `[tool.grader]`, a Rust kit a Cargo.toml, a C kit a
+/// Makefile. The Python kit's mark is looked for first, being the most specific: a Makefile
+/// a student adds to a Python kit does not make it a C kit.
 fn detect(dir: &Path) -> anyhow::Result<Lang> {
     if !dir.is_dir() {
         return Err(UsageError(format!("`{}` is not a folder", dir.display())).into());
     }
-    if dir.join("Cargo.toml").is_file() {
+    if python::problems(dir)?.is_some() {
+        Ok(Lang::Python)
+    } else if dir.join("Cargo.toml").is_file() {
         Ok(Lang::Rust)
     } else if dir.join("Makefile").is_file() {
         Ok(Lang::C)
     } else {
         Err(UsageError(format!(
-            "`{}` is not a kit: it has no Cargo.toml (Rust) or Makefile (C); make one with \
-             `grader init {} --lang rust` or `--lang c`",
+            "`{}` is not a kit: it has no Cargo.toml (Rust), Makefile (C) or pyproject.toml \
+             with [tool.grader] (Python); make one with `grader init {} --lang rust`, `--lang c` \
+             or `--lang python`",
             dir.display(),
             dir.display()
         ))
@@ -641,7 +726,7 @@ mod tests {
 
     #[test]
     fn readmes_are_filled() {
-        for lang in [Lang::Rust, Lang::C] {
+        for lang in [Lang::Rust, Lang::C, Lang::Python] {
             let text = readme("A course", lang, &[]);
             assert!(!text.contains("{{"), "{text}");
         }
@@ -649,7 +734,7 @@ mod tests {
 
     #[test]
     fn templates_are_filled() {
-        for lang in [Lang::Rust, Lang::C] {
+        for lang in [Lang::Rust, Lang::C, Lang::Python] {
             let text = workflow(lang);
             let unfilled = text
                 .match_indices("{{")

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context as _;
 
-use super::{Files, MissingToolchain, Starter, fill, ident};
+use super::{Files, MissingToolchain, ReadmeParts, Starter, fill, ident};
 use crate::compare::FieldType;
 use crate::spec::{Dim, Measure};
 
@@ -272,26 +272,21 @@ fn call(method: &str, name: &str, function: &str, args: &[String]) -> String {
     ))
 }
 
-pub(super) fn readme_parts() -> (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-) {
-    (
-        "Rust",
-        "Rust with its WebAssembly target (from https://rustup.rs), and grader:",
-        "rustup target add wasm32-wasip1\ncargo install --locked --git <the course's grader repository> grader",
-        "Each problem is a crate named like its id (`{{stem}}/` for {{id}}) with the starter in\n\
+pub(super) fn readme_parts() -> ReadmeParts {
+    ReadmeParts {
+        lang_name: "Rust",
+        install_prose: "Rust with its WebAssembly target (from https://rustup.rs), and grader:",
+        install: "rustup target add wasm32-wasip1\ncargo install --locked --git <the course's grader repository> grader",
+        layout: "Each problem is a crate named like its id (`{{stem}}/` for {{id}}) with the starter in\n\
          `src/main.rs`. `io/` is kit-io, which reads the inputs and prints the outputs:\n\
          `input.vec(\"w\")`, `input.float(\"b\")`, `input.mat(\"x\")`, … and\n\
          `out.float(\"z\", z)`, `out.vec(\"probs\", &probs)`, …; non-finite floats are written as\n\
          `\"inf\"`, `\"-inf\"`, `\"nan\"` as the course asks. Crates from crates.io are fine\n\
          (add them to the problem's `Cargo.toml`) as long as they build for wasm32-wasip1.",
-        "By hand: `cargo build --release --target wasm32-wasip1` puts the modules in\n\
+        build: "`grader build` says which problem did not compile (with the compiler's messages) and still\n\
+         builds the others. By hand: `cargo build --release --target wasm32-wasip1` puts the modules in\n\
          `target/wasm32-wasip1/release/{{stem}}.wasm` and so on.",
-    )
+    }
 }
 
 /// The kit's problems: workspace members whose Cargo.toml says

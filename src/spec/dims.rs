@@ -128,8 +128,13 @@ impl Dim {
     /// The expression written with `leaf` for each input's measure, parenthesised where
     /// precedence needs it: how the starters compute it in Rust or C.
     pub fn render(&self, leaf: &dyn Fn(Measure, &str) -> String) -> String {
+        self.render_with_div(leaf, "/")
+    }
+
+    /// [`Dim::render`] with `div` for the integer division (Python's `//`).
+    pub fn render_with_div(&self, leaf: &dyn Fn(Measure, &str) -> String, div: &str) -> String {
         let mut out = String::new();
-        self.render_into(&mut out, leaf, 0, false);
+        self.render_into(&mut out, leaf, div, 0, false);
         out
     }
 
@@ -137,6 +142,7 @@ impl Dim {
         &self,
         out: &mut String,
         leaf: &dyn Fn(Measure, &str) -> String,
+        div: &str,
         parent: u8,
         right: bool,
     ) {
@@ -150,12 +156,15 @@ impl Dim {
                 if parens {
                     out.push('(');
                 }
-                a.render_into(out, leaf, p, false);
+                a.render_into(out, leaf, div, p, false);
                 out.push(' ');
-                out.push(op.symbol());
+                match op {
+                    Op::Div => out.push_str(div),
+                    _ => out.push(op.symbol()),
+                }
                 out.push(' ');
                 let keep = matches!(op, Op::Sub | Op::Div);
-                b.render_into(out, leaf, p, keep);
+                b.render_into(out, leaf, div, p, keep);
                 if parens {
                     out.push(')');
                 }
@@ -347,6 +356,14 @@ mod tests {
             assert_eq!(dim.to_string(), printed);
             assert_eq!(Dim::parse(printed).as_ref(), Ok(&dim), "{printed}");
         }
+    }
+
+    #[test]
+    fn division_is_written_as_asked() {
+        let dim = Dim::parse("len(v) / (n / 2)").expect("parse");
+        let leaf = |_: Measure, name: &str| name.to_string();
+        assert_eq!(dim.render(&leaf), "v / (n / 2)");
+        assert_eq!(dim.render_with_div(&leaf, "//"), "v // (n // 2)");
     }
 
     #[test]

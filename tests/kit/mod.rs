@@ -1,4 +1,4 @@
-//! `grader init` and `grader build` through the real binary: a fresh kit of either language
+//! `grader init` and `grader build` through the real binary: a fresh kit of each language
 //! builds, every case of every code problem is graded and none is accepted (the starters print
 //! well-formed wrong answers: never a crash, never invalid output), and a right solution
 //! dropped into a starter is accepted on every case.
@@ -121,7 +121,8 @@ fn assert_solution_accepted(kit: &Path, id: &str, file: &str, source: &str) {
     std::fs::write(kit.join(file), source).expect("write solution");
     let out = build(kit, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let (verdicts, code) = test_verdicts(id, &kit.join(format!("handin/{id}.wasm")));
+    let ext = if file.ends_with(".py") { "py" } else { "wasm" };
+    let (verdicts, code) = test_verdicts(id, &kit.join(format!("handin/{id}.{ext}")));
     assert!(
         !verdicts.is_empty() && verdicts.iter().all(|v| v == "accepted"),
         "{id}: {verdicts:?}"
@@ -146,6 +147,52 @@ fn assert_broken_starter_is_reported(kit: &Path, file: &str) {
     assert!(!kit.join("handin/q2.3.wasm").exists());
     assert!(kit.join("handin/q1.1.wasm").is_file());
     assert!(kit.join("handin/q12.3.wasm").is_file());
+}
+
+/// A Python file with a syntax error is copied all the same (nothing is compiled); grading
+/// reports it as its problem's `invalid_submission`, with the line, and grades the others.
+fn assert_syntax_error_is_graded(kit: &Path, file: &str) {
+    let path = kit.join(file);
+    let source = std::fs::read_to_string(&path).expect("read starter");
+    // A colon missing, as people do.
+    std::fs::write(&path, source + "\nif True\n    pass\n").expect("write");
+    let out = build(kit, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(kit.join("handin/q2.3.py").is_file());
+    let (report, code) = grade(kit);
+    assert_eq!(code, Some(1), "{report}");
+    let problems = report["problems"].as_array().expect("problems");
+    let result = |id: &str| {
+        problems
+            .iter()
+            .find(|p| p["problem"] == id)
+            .map(|p| p["result"].clone())
+            .unwrap_or_else(|| panic!("{id} is not in the report"))
+    };
+    let broken = result("q2.3");
+    let message = broken["invalid_submission"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("SyntaxError") && message.contains("line"),
+        "{broken}"
+    );
+    let verdicts = |id: &str| -> Vec<String> {
+        result(id)["cases"]
+            .as_array()
+            .expect("cases")
+            .iter()
+            .map(|c| c["verdict"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let solved = verdicts("q1.1");
+    assert!(
+        !solved.is_empty() && solved.iter().all(|v| v == "accepted"),
+        "{solved:?}"
+    );
+    let starter = verdicts("q12.3");
+    assert!(
+        !starter.is_empty() && starter.iter().all(|v| v == "wrong_answer"),
+        "{starter:?}"
+    );
 }
 
 const RUST_Q1_1: &str = r#"
@@ -274,6 +321,43 @@ fn a_c_kit_builds_grades_wrong_and_accepts_a_solution() {
 }
 
 #[test]
+fn a_python_kit_is_copied_grades_wrong_and_accepts_a_solution() {
+    let (_tmp, kit) = init("python");
+    for file in ["pyproject.toml", "q1_1.py", "q2_3.py", "q12_3.py"] {
+        assert!(kit.join(file).is_file(), "{file}");
+    }
+    let stub = std::fs::read_to_string(kit.join("q2_3.py")).expect("stub");
+    assert!(
+        stub.contains("Valid 2-D convolution")
+            && stub.contains("grader show q2.3")
+            && stub.contains("kit helpers")
+            && stub.contains("data = json.load(sys.stdin)")
+    );
+    // Nothing to compile, so nothing on PATH is needed: the grader runs the files itself.
+    let out = build(&kit, &[("PATH", "/nonexistent")]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("copied all 25 problems"), "{stdout}");
+    let copy = std::fs::read_to_string(kit.join("handin/q2.3.py")).expect("handin/q2.3.py");
+    assert_eq!(copy, stub, "copied as it is");
+    assert_all_wrong_answers(&kit);
+
+    // A module left in the hand-in would be graded instead of the Python file: build removes it.
+    std::fs::write(kit.join("handin/q1.1.wasm"), "stale").expect("write");
+    let reference = std::fs::read_to_string(Path::new(ROOT).join("fixtures/python/py_q1_1.py"))
+        .expect("fixtures/python/py_q1_1.py");
+    assert_solution_accepted(&kit, "q1.1", "q1_1.py", &reference);
+    assert!(!kit.join("handin/q1.1.wasm").exists());
+    // A solution written in the starter, through its helpers: numpy arrays and -inf.
+    let starter = std::fs::read_to_string(kit.join("q4_3.py")).expect("q4_3.py");
+    let placeholder = "mask = np.full((n, n), np.nan)";
+    assert!(starter.contains(placeholder), "{starter}");
+    let solution = starter.replace(placeholder, "mask = np.triu(np.full((n, n), -np.inf), k=1)");
+    assert_solution_accepted(&kit, "q4.3", "q4_3.py", &solution);
+    assert_syntax_error_is_graded(&kit, "q2_3.py");
+}
+
+#[test]
 fn a_missing_toolchain_is_named_with_the_command_that_installs_it() {
     let (_tmp, kit) = init("c");
     let out = build(&kit, &[("CC", "clang-that-is-not-there")]);
@@ -320,14 +404,24 @@ fn init_refuses_a_folder_that_is_not_empty_and_build_a_folder_that_is_not_a_kit(
         "{}",
         text(&out.stderr)
     );
+    // A pyproject.toml of some other project does not make a Python kit.
+    std::fs::write(tmp.path().join("pyproject.toml"), "[tool.ruff]\n").expect("write");
+    let out = build(tmp.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("is not a kit"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn a_kit_holds_no_case_and_no_key() {
     let (_tmp, kit) = init("rust");
     let (_tmp_c, kit_c) = init("c");
+    let (_tmp_python, kit_python) = init("python");
     let mut all = String::new();
-    for dir in [&kit, &kit_c] {
+    for dir in [&kit, &kit_c, &kit_python] {
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
             for entry in std::fs::read_dir(&d).expect("dir") {

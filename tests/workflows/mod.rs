@@ -100,9 +100,9 @@ fn grader_in(dir: &Path, args: &[&str]) -> Output {
         .expect("grader")
 }
 
-/// A student's repository as `grader init --lang rust` makes it from the students' copy of
-/// the course, with that copy where the workflow clones it.
-fn student_repo(root: &Path) -> PathBuf {
+/// A student's repository as `grader init --lang <lang>` makes it from the students' copy of
+/// the course (left in `root/student-course`).
+fn student_repo(root: &Path, lang: &str) -> PathBuf {
     let course = root.join("student-course");
     let out = grader_in(
         Path::new(ROOT),
@@ -118,7 +118,7 @@ fn student_repo(root: &Path) -> PathBuf {
             "init",
             repo.to_str().expect("p"),
             "--lang",
-            "rust",
+            lang,
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -128,21 +128,45 @@ fn student_repo(root: &Path) -> PathBuf {
 #[test]
 fn the_students_workflow_runs_as_shipped() {
     fixtures();
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let repo = student_repo(tmp.path());
-    let yaml = std::fs::read_to_string(repo.join(".github/workflows/check.yml")).expect("workflow");
-    let (steps, env) = steps(&yaml);
-    let names: Vec<&str> = steps.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(
-        names,
-        [
+    students_workflow_runs(
+        "rust",
+        &[
             "Install the toolchain",
             "Install grader",
             "Get the course",
             "Build every problem into handin/",
-            "Grade the hand-in on the sample cases"
-        ]
+            "Grade the hand-in on the sample cases",
+        ],
     );
+}
+
+/// The Python kit's workflow also installs the Python runtime (and caches it per grader).
+#[test]
+fn the_students_python_workflow_runs_as_shipped() {
+    students_workflow_runs(
+        "python",
+        &[
+            "Install the toolchain",
+            "Install grader",
+            "Which grader",
+            "Install the Python runtime",
+            "Get the course",
+            "Build every problem into handin/",
+            "Grade the hand-in on the sample cases",
+        ],
+    );
+}
+
+/// Runs the steps of a `lang` kit's check.yml from "Get the course" on (the installs before it
+/// need the network; here they are in place), with the students' copy of the course where the
+/// workflow clones it.
+fn students_workflow_runs(lang: &str, expected_steps: &[&str]) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = student_repo(tmp.path(), lang);
+    let yaml = std::fs::read_to_string(repo.join(".github/workflows/check.yml")).expect("workflow");
+    let (steps, env) = steps(&yaml);
+    let names: Vec<&str> = steps.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, expected_steps);
     // "Get the course": the students' copy, where the workflow puts it.
     let course = repo.join(&env["GRADER_COURSE"]);
     let copy = Command::new("cp")
@@ -153,8 +177,11 @@ fn the_students_workflow_runs_as_shipped() {
         .expect("cp");
     assert!(copy.success());
     let summary = tmp.path().join("summary.md");
-    // Toolchain and grader installs need the network: here they are already in place.
-    for (name, script) in steps.iter().skip(3) {
+    let installs = names
+        .iter()
+        .position(|n| *n == "Get the course")
+        .expect("a step gets the course");
+    for (name, script) in steps.iter().skip(installs + 1) {
         let out = run_step(script, &repo, &env, &summary);
         let expected = if name.starts_with("Grade") { 1 } else { 0 };
         assert_eq!(
@@ -194,7 +221,7 @@ fn the_students_workflow_runs_as_shipped() {
 fn the_staff_workflow_runs_as_shipped() {
     fixtures();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let student = student_repo(tmp.path());
+    let student = student_repo(tmp.path(), "rust");
     let work = tmp.path().join("runner");
     std::fs::create_dir_all(&work).expect("mkdir");
     std::os::unix::fs::symlink(&student, work.join("student")).expect("student checkout");
