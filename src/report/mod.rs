@@ -270,7 +270,7 @@ fn attention(report: &StudentReport) -> String {
     let _ = writeln!(
         out,
         "  {}",
-        "details of a problem: grader test <id> <folder>/<id>.wasm".dimmed()
+        "details of a problem: grader test <id> <folder>/<id>.wasm (or .py)".dimmed()
     );
     out
 }
