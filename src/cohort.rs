@@ -180,18 +180,20 @@ pub fn course_info(
 /// waits for the first one's result instead of compiling it again.
 #[derive(Default)]
 struct Memo {
-    slots: Mutex<HashMap<(String, String), Slot>>,
+    /// (problem, SHA-256, a Python file?): the same bytes as a module and as Python source are
+    /// two submissions.
+    slots: Mutex<HashMap<(String, String, bool), Slot>>,
 }
 
 /// One (problem, module bytes) pair's result, once graded; locked while it is graded.
 type Slot = Arc<Mutex<Option<ProblemResult>>>;
 
 impl Memo {
-    fn slot(&self, problem: &str, sha256: &str) -> Slot {
+    fn slot(&self, problem: &str, sha256: &str, python: bool) -> Slot {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         Arc::clone(
             slots
-                .entry((problem.to_string(), sha256.to_string()))
+                .entry((problem.to_string(), sha256.to_string(), python))
                 .or_default(),
         )
     }
@@ -201,7 +203,8 @@ impl Memo {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         for f in files {
             if let Some(problem) = &f.problem {
-                slots.remove(&(problem.clone(), f.sha256.clone()));
+                let python = crate::sandbox::is_python(&f.name);
+                slots.remove(&(problem.clone(), f.sha256.clone(), python));
             }
         }
     }
@@ -225,9 +228,10 @@ impl Known for Before<'_> {
         &self,
         problem: &Problem,
         sha256: &str,
+        python: bool,
         grade: &mut dyn FnMut() -> anyhow::Result<ProblemResult>,
     ) -> anyhow::Result<(ProblemResult, bool)> {
-        let slot = self.memo.slot(&problem.id, sha256);
+        let slot = self.memo.slot(&problem.id, sha256, python);
         let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(result) = slot.as_ref() {
             return Ok((result.clone(), false));
@@ -235,7 +239,7 @@ impl Known for Before<'_> {
         let digest = self.digests.get(&problem.id).map_or("", String::as_str);
         let stored = {
             let book = self.book.lock().unwrap_or_else(|e| e.into_inner());
-            book.result_for(&problem.id, sha256, digest)?
+            book.result_for(&problem.id, sha256, digest, python)?
         };
         let (result, ran) = match stored {
             Some(result) => (result, false),
@@ -356,7 +360,8 @@ pub fn run(course: &Course, opts: &Options) -> anyhow::Result<Outcome> {
     )?;
     // The Python runtime's one-time preparation (minutes) before the bar: it reports its own
     // progress, and no student's time is spent waiting for it.
-    if students.iter().any(|(_, dir)| holds_python(dir)) {
+    let code_ids: Vec<String> = problems.iter().map(|p| p.id.clone()).collect();
+    if students.iter().any(|(_, dir)| holds_python(dir, &code_ids)) {
         let cache = opts.cache.clone().or_else(default_cache_dir);
         if let Some(cache) = cache {
             crate::sandbox::python::prepare_visibly(&cache, grader.max_wasm_stack())?;
@@ -576,28 +581,14 @@ impl Bar {
     }
 }
 
-/// The default folder of compiled modules: `$XDG_CACHE_HOME/grader`, else `~/.cache/grader`.
-/// Whether a student folder (or the single folder inside it) holds a `.py` file.
-fn holds_python(dir: &Path) -> bool {
-    let names = |d: &Path| -> Vec<PathBuf> {
-        std::fs::read_dir(d)
-            .map(|entries| entries.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default()
-    };
-    names(dir).iter().any(|p| {
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        crate::sandbox::is_python(&name)
-            || (std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir())
-                && names(p).iter().any(|q| {
-                    q.file_name()
-                        .is_some_and(|n| crate::sandbox::is_python(&n.to_string_lossy()))
-                }))
-    })
+/// Whether a student folder hands in a Python file for a code problem (by the hand-in rules:
+/// a stray `plot.py` does not count).
+fn holds_python(dir: &Path, code_ids: &[String]) -> bool {
+    crate::handin::read(dir, code_ids)
+        .is_ok_and(|h| h.modules.values().any(|f| crate::sandbox::is_python(f)))
 }
 
+/// The default folder of compiled modules: `$XDG_CACHE_HOME/grader`, else `~/.cache/grader`.
 pub fn default_cache_dir() -> Option<PathBuf> {
     std::env::var_os("XDG_CACHE_HOME")
         .filter(|d| !d.is_empty())

@@ -384,15 +384,18 @@ impl Gradebook {
         problem: &str,
         sha256: &str,
         digest: &str,
+        python: bool,
     ) -> anyhow::Result<Option<ProblemResult>> {
+        // Of the same kind of file: the same bytes as a module and as Python are two programs.
         let student: Option<String> = self
             .conn
             .prepare_cached(
                 "SELECT student FROM submissions
                  WHERE problem = ?1 AND sha256 = ?2 AND digest = ?3 AND file IS NOT NULL
+                   AND (lower(file) LIKE '%.py') = ?4
                  ORDER BY student LIMIT 1",
             )?
-            .query_row(params![problem, sha256, digest], |r| r.get(0))
+            .query_row(params![problem, sha256, digest, python], |r| r.get(0))
             .optional()?;
         match student {
             Some(student) => self.result(&student, problem),

@@ -108,6 +108,9 @@ pub fn read(dir: &Path, ids: &[String]) -> anyhow::Result<HandIn> {
             }
         }
     }
+    // Aliases too: a module before a Python file of the same problem.
+    let mut others = others;
+    others.sort_by_key(|n| crate::sandbox::is_python(n));
     for name in losers.into_iter().chain(others) {
         if name == ANSWERS_FILE {
             continue;
@@ -203,6 +206,22 @@ mod tests {
                 "notes.txt: not a code problem's module or Python file, nor answers.toml; ignored",
                 "q43.wasm: not a code problem's module or Python file, nor answers.toml; ignored (did you mean `q4.3.wasm`?)",
                 "q4_3.wasm: ignored, q4.3 is graded from `q4.3.wasm`",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_module_wins_over_a_python_file_of_the_same_problem() {
+        let dir = folder(&["q1_1.py", "q1_1.wasm", "q2.3.py", "q2.3.wasm"]);
+        let ids = ["q1.1", "q2.3"].map(String::from).to_vec();
+        let h = read(dir.path(), &ids).expect("read");
+        assert_eq!(h.modules["q1.1"], "q1_1.wasm");
+        assert_eq!(h.modules["q2.3"], "q2.3.wasm");
+        assert_eq!(
+            h.warnings,
+            [
+                "q2.3.py: ignored, q2.3 is graded from `q2.3.wasm`",
+                "q1_1.py: ignored, q1.1 is graded from `q1_1.wasm`",
             ]
         );
     }

@@ -44,12 +44,13 @@ pub struct Graded {
 pub trait Known: Sync {
     /// The SHA-256 of the file `name`, if this very version of it (`stat`) was hashed before.
     fn hash_of(&self, name: &str, stat: &FileStat) -> Option<String>;
-    /// The result of `problem` for the module whose bytes hash to `sha256`: one known from
-    /// before, or `grade()`'s.
+    /// The result of `problem` for the module (or, with `python`, the Python file) whose bytes
+    /// hash to `sha256`: one known from before for the same kind of file, or `grade()`'s.
     fn result(
         &self,
         problem: &Problem,
         sha256: &str,
+        python: bool,
         grade: &mut dyn FnMut() -> anyhow::Result<ProblemResult>,
     ) -> anyhow::Result<(ProblemResult, bool)>;
 }
@@ -65,6 +66,7 @@ impl Known for Fresh {
         &self,
         _: &Problem,
         _: &str,
+        _: bool,
         grade: &mut dyn FnMut() -> anyhow::Result<ProblemResult>,
     ) -> anyhow::Result<(ProblemResult, bool)> {
         Ok((grade()?, true))
@@ -297,7 +299,8 @@ impl Grader {
                 Err(refusal) => return refused(refusal),
             },
         };
-        let (mut result, ran) = known.result(problem, &sha256, &mut || {
+        let python = crate::sandbox::is_python(name);
+        let (mut result, ran) = known.result(problem, &sha256, python, &mut || {
             let wasm = match bytes.take() {
                 Some(bytes) => bytes,
                 None => {

@@ -17,8 +17,6 @@ pub(super) const EISDIR: i32 = 31;
 pub(super) const EROFS: i32 = 69;
 pub(super) const EMFILE: i32 = 33;
 pub(super) const ENOTCAPABLE: i32 = 76;
-pub(super) const EINVAL: i32 = 28;
-pub(super) const EBADF: i32 = 8;
 
 /// A flat, read-only directory: `files` under the guest path `dir`.
 pub struct Tree {
@@ -96,9 +94,12 @@ impl Tree {
             .chain(self.files.iter().map(|(n, _)| (n.as_str(), 4u8)));
         let mut out = Vec::new();
         for (i, (name, kind)) in names.enumerate().skip(cookie as usize) {
+            // The same inode numbers as `filestat`: the directory 1 (`..` too: nothing is
+            // above it here), file `f` f + 2.
+            let ino = if i < 2 { 1 } else { i as u64 };
             let mut entry = Vec::with_capacity(24 + name.len());
             entry.extend_from_slice(&(i as u64 + 1).to_le_bytes());
-            entry.extend_from_slice(&(i as u64 + 1).to_le_bytes());
+            entry.extend_from_slice(&ino.to_le_bytes());
             entry.extend_from_slice(&(name.len() as u32).to_le_bytes());
             entry.extend_from_slice(&[kind, 0, 0, 0]);
             entry.extend_from_slice(name.as_bytes());
@@ -148,7 +149,8 @@ impl Table {
     }
 
     fn slot(fd: i32) -> Option<usize> {
-        usize::try_from(fd - DIR_FD - 1).ok()
+        fd.checked_sub(DIR_FD + 1)
+            .and_then(|s| usize::try_from(s).ok())
     }
 
     pub(super) fn get(&self, fd: i32) -> Option<Handle> {
@@ -213,6 +215,9 @@ mod tests {
         assert_eq!(table.insert(Handle::Dir), Ok(DIR_FD + 1));
         assert_eq!(table.get(DIR_FD), Some(Handle::Dir));
         assert_eq!(table.get(99), None);
+        assert_eq!(table.get(i32::MIN), None);
+        assert_eq!(table.get(-1), None);
+        assert!(!table.close(i32::MIN));
     }
 
     #[test]

@@ -495,7 +495,9 @@ impl Isolated {
         // under its own bound, then checking the source under the submission's).
         let mut started = Instant::now();
         let mut opening = matches!(code, Code::Python { .. });
-        let mut compile_base = 0;
+        // A reused worker's own memory (engine, a Python runtime it opened before) is not the
+        // submission's compile.
+        let mut compile_base = worker.resident_bytes();
         let runtime_memory = loop {
             if opening {
                 if started.elapsed() > RUNTIME_LOAD {
@@ -534,7 +536,8 @@ impl Isolated {
                     compile_base = worker.resident_bytes();
                 }
                 Ok(Message::Event(Event::HostError(reason), _)) => {
-                    self.give_back(worker);
+                    // Not reused: it keeps the failure it met.
+                    worker.kill();
                     bail!("{reason}");
                 }
                 Ok(Message::Event(Event::Loaded { runtime_memory }, _)) => break runtime_memory,
@@ -543,6 +546,10 @@ impl Isolated {
                     return Ok((Turn::Refused(LoadError(reason)), false));
                 }
                 Ok(Message::Event(..)) => bail!("a sandbox worker broke its protocol"),
+                Ok(Message::Gone) | Err(RecvTimeoutError::Disconnected) if opening => {
+                    worker.kill();
+                    bail!("a sandbox worker died while opening the Python runtime");
+                }
                 Ok(Message::Gone) | Err(RecvTimeoutError::Disconnected) => {
                     worker.kill();
                     return Ok((

@@ -211,9 +211,11 @@ fn compile_cache(dir: &Path) -> anyhow::Result<wasmtime::Cache> {
         .with_context(|| format!("creating the module cache `{}`", dir.display()))?;
     let mut settings = wasmtime::CacheConfig::new();
     // A class of 300 students × 25 Rust modules keeps about 1.1 GB, and the Python runtime
-    // 0.3 GB; wasmtime's default soft limit (512 MiB) would evict half a cohort between runs.
+    // 0.2 GB; wasmtime's default soft limit (512 MiB) would evict half a cohort between runs.
+    // wasmtime gets a folder of its own: its cleanup deletes every file it does not know, and
+    // the Python runtime's snapshot lives beside it (`python/`).
     settings
-        .with_directory(dir)
+        .with_directory(dir.join("wasmtime"))
         .with_files_total_size_soft_limit(8 << 30)
         .with_file_count_soft_limit(1 << 20);
     wasmtime::Cache::new(settings)
@@ -322,11 +324,10 @@ impl Sandbox {
         Ok(match code {
             Code::Wasm(bytes) => self.load(bytes),
             Code::Python { source, name } => {
-                self.python(&|_| {})?
-                    .load(source, name, limits)
-                    .map(|program| Program {
-                        kind: Kind::Python(program),
-                    })
+                let runtime = self.python(&|_| {})?;
+                runtime.load(source, name, limits).map(|program| Program {
+                    kind: Kind::Python(runtime, program),
+                })
             }
         })
     }
@@ -334,9 +335,9 @@ impl Sandbox {
     /// Bytes of linear memory a program starts with that are its runtime's, not the student's
     /// (the Python interpreter's snapshot): on top of the case's memory limit.
     pub fn runtime_memory(&self, program: &Program) -> u64 {
-        match (&program.kind, self.python.get()) {
-            (Kind::Python(_), Some(Ok(runtime))) => runtime.base_memory(),
-            _ => 0,
+        match &program.kind {
+            Kind::Python(runtime, _) => runtime.base_memory(),
+            Kind::Wasm(_) => 0,
         }
     }
 
@@ -418,23 +419,7 @@ impl Sandbox {
     pub fn run(&self, program: &Program, stdin: &[u8], limits: &Limits) -> Execution {
         let pre = match &program.kind {
             Kind::Wasm(pre) => pre,
-            Kind::Python(python) => {
-                return match self.python.get() {
-                    Some(Ok(runtime)) => runtime.run(python, stdin, limits),
-                    // A Python program exists only once its runtime has been opened.
-                    _ => Execution {
-                        outcome: Outcome::Trapped {
-                            kind: TrapKind::Other,
-                            message: "the Python runtime is not open".into(),
-                        },
-                        stdout: Vec::new(),
-                        stderr_tail: Vec::new(),
-                        stderr_truncated: false,
-                        fuel_used: 0,
-                        wall_time: Duration::ZERO,
-                    },
-                };
-            }
+            Kind::Python(runtime, python) => return runtime.run(python, stdin, limits),
         };
         let started = Instant::now();
         let state = GuestState::new(stdin.to_vec(), limits);
@@ -514,7 +499,7 @@ pub struct Program {
 #[derive(Clone)]
 enum Kind {
     Wasm(InstancePre<GuestState>),
-    Python(python::PythonProgram),
+    Python(Arc<python::PythonRuntime>, python::PythonProgram),
 }
 
 /// wasmparser's messages may span lines (a pretty-printed byte array): one line for reports.

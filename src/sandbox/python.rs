@@ -67,7 +67,7 @@ const ENV: &[(&str, &str)] = &[
 /// Run once, before the snapshot: the imports every case would pay for, a little numpy work
 /// so its lazily-initialized paths are warm, and the driver.
 const PRELUDE: &str = r#"
-import sys, os, json, math, linecache, traceback
+import sys, os, json, math, linecache, traceback, types
 import numpy, numpy as np
 _w = np.asarray([[1.0, 2.0], [3.0, 4.0]])
 float((_w @ _w).sum() + np.exp(_w).max() + np.tanh(_w).min()); json.loads(json.dumps({"a": [1.5, 2]}))
@@ -76,33 +76,41 @@ del _w
 os.environ.clear()
 
 def __grader_compile(source, name):
-    text = source.decode("utf-8")
+    # utf-8-sig: a byte-order mark (what some editors write first) is not part of the code.
+    text = source.decode("utf-8-sig")
     linecache.cache[name] = (len(text), None, text.splitlines(True), name)
     return compile(text, name, "exec", dont_inherit=True)
 
-def __grader_check(source, name):
+# The driver keeps its own references: a submission that rebinds os._exit, sys.modules or
+# the streams changes its own run, never how the run ends.
+def __grader_check(source, name, _exit=os._exit, _stderr=sys.__stderr__):
     try:
         __grader_compile(source, name)
     except UnicodeDecodeError as e:
         line = source[:e.start].count(b"\n") + 1
-        sys.stderr.write(f"is not UTF-8 text: byte {e.start + 1} (line {line}) is not valid UTF-8\n")
-        sys.stderr.flush()
-        os._exit(2)
+        _stderr.write(f"is not UTF-8 text: byte {e.start + 1} (line {line}) is not valid UTF-8\n")
+        _stderr.flush()
+        _exit(2)
     except SyntaxError as e:
         where = f" at line {e.lineno}, column {e.offset}" if e.lineno else ""
         line = (e.text or "").strip()
         shown = f" (`{line[:120]}`)" if line else ""
-        sys.stderr.write(f"has a {type(e).__name__}{where}: {e.msg}{shown}\n")
-        sys.stderr.flush()
-        os._exit(2)
-    os._exit(0)
+        _stderr.write(f"has a {type(e).__name__}{where}: {e.msg}{shown}\n")
+        _stderr.flush()
+        _exit(2)
+    _exit(0)
 
-def __grader_run(source, name):
+def __grader_run(source, name, _exit=os._exit, _modules=sys.modules, _streams=(sys.__stdout__, sys.__stderr__)):
     code = __grader_compile(source, name)
+    # The submission is `__main__`, as under `python3 file.py`: a module of its own.
+    main = types.ModuleType("__main__")
+    main.__file__ = name
+    main.__builtins__ = __builtins__
+    _modules["__main__"] = main
     sys.argv = [name]
     status = 0
     try:
-        exec(code, {"__name__": "__main__", "__file__": name, "__builtins__": __builtins__})
+        exec(code, main.__dict__)
     except SystemExit as e:
         if e.code is None:
             status = 0
@@ -114,12 +122,12 @@ def __grader_run(source, name):
     except BaseException as e:
         traceback.print_exception(type(e), e, e.__traceback__.tb_next)
         status = 1
-    for stream in (sys.stdout, sys.stderr):
+    for stream in {id(s): s for s in (sys.stdout, sys.stderr, *_streams)}.values():
         try:
             stream.flush()
         except BaseException:
             status = status or 1
-    os._exit(status)
+    _exit(status)
 "#;
 
 /// Where the runtime is installed: `$GRADER_PYTHON_DIR`, else where `scripts/fetch-python`
@@ -171,10 +179,6 @@ fn read_runtime_file(dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
         .and_then(|mut f| f.read_to_end(&mut bytes))
         .with_context(|| format!("reading `{}`", path.display()))?;
     Ok(bytes)
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    crate::submission::sha256_hex(bytes)
 }
 
 /// The read-only files the guest sees: the standard library's zip, checked by size (its
@@ -257,18 +261,27 @@ pub fn snapshot_path(cache: &Path) -> PathBuf {
         .join(format!("{}.wasm", snapshot_key()))
 }
 
+/// A snapshot no process has opened for this long belongs to no grader in use.
+const STALE: Duration = Duration::from_secs(14 * 24 * 3600);
+
 /// Removes the snapshots of other preparations (another grader version or runtime) from
-/// `folder`, keeping `current`: 110 MB each. Their compiled code ages out of wasmtime's cache.
+/// `folder` that nobody opened for [`STALE`] (opening one touches it), keeping `current`:
+/// 110 MB each. Two grader versions sharing a cache folder both keep theirs. Their compiled
+/// code ages out of wasmtime's cache.
 fn remove_stale(folder: &Path, current: &Path) {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
+        let unused = std::fs::metadata(path.with_extension("wasm"))
+            .and_then(|m| m.modified())
+            .map_or(true, |t| t.elapsed().is_ok_and(|age| age > STALE));
         let stale = path.with_extension("wasm") != current
+            && unused
             && matches!(
                 path.extension().and_then(|e| e.to_str()),
-                Some("wasm" | "compiled" | "partial")
+                Some("wasm" | "compiled")
             );
         if stale {
             // Best effort: a file another process removed first is gone either way.
@@ -300,7 +313,7 @@ pub fn prepare(cache: &Path, wasm_stack: usize, progress: Progress<'_>) -> anyho
         let dir = runtime_dir();
         progress("checking the runtime's files (SHA-256)");
         let interpreter = read_runtime_file(&dir, INTERPRETER)?;
-        if sha256_hex(&interpreter) != INTERPRETER_SHA256 {
+        if crate::submission::sha256_hex(&interpreter) != INTERPRETER_SHA256 {
             return Err(missing(
                 &dir,
                 format!("{INTERPRETER} is not the pinned file (SHA-256 differs)"),
@@ -308,15 +321,20 @@ pub fn prepare(cache: &Path, wasm_stack: usize, progress: Progress<'_>) -> anyho
         }
         let tree = stdlib_tree(&dir)?;
         let zip = tree.bytes(0);
-        if sha256_hex(zip) != STDLIB_SHA256 {
+        if crate::submission::sha256_hex(zip) != STDLIB_SHA256 {
             return Err(missing(
                 &dir,
                 format!("{STDLIB} is not the pinned file (SHA-256 differs)"),
             ));
         }
         let snapshot = preinitialize(&interpreter, tree, wasm_stack, Some(cache), progress)?;
-        let partial = path.with_extension("partial");
-        std::fs::write(&partial, &snapshot)
+        // Written whole and synced aside, then renamed: a crash leaves no half snapshot.
+        let partial = path.with_extension(format!("partial-{}", std::process::id()));
+        std::fs::File::create(&partial)
+            .and_then(|mut f| {
+                std::io::Write::write_all(&mut f, &snapshot)?;
+                f.sync_all()
+            })
             .and_then(|()| std::fs::rename(&partial, &path))
             .with_context(|| format!("writing `{}`", path.display()))?;
         remove_stale(&folder, &path);
@@ -324,7 +342,14 @@ pub fn prepare(cache: &Path, wasm_stack: usize, progress: Progress<'_>) -> anyho
     progress("compiling the pre-initialized interpreter with Cranelift (the longest step)");
     let engine = engine(wasm_stack, Some(cache), OptLevel::Speed, true)?;
     let bytes = std::fs::read(&path).with_context(|| format!("reading `{}`", path.display()))?;
-    host(Module::from_binary(&engine, &bytes)).context("compiling the Python runtime")?;
+    if let Err(e) = host(Module::from_binary(&engine, &bytes)) {
+        // A damaged snapshot would fail every run after this one: made again next time.
+        let _ = std::fs::remove_file(&path);
+        return Err(e.context(format!(
+            "compiling the Python runtime `{}` (removed; it is made again on the next run)",
+            path.display()
+        )));
+    }
     std::fs::write(&compiled, b"").with_context(|| format!("writing `{}`", compiled.display()))?;
     Ok(path)
 }
@@ -403,11 +428,10 @@ fn preinitialize(
         compile: Duration::MAX,
         compile_memory: u64::MAX,
     };
-    let state = GuestState::resuming(
+    let state = GuestState::in_world(
         Vec::new(),
         &limits,
         Arc::new(World::new(ARGV, ENV, Some(tree))),
-        None,
     );
     let mut store = Store::new(&engine, state);
     store.limiter(|s| &mut s.memory);
@@ -535,6 +559,12 @@ impl PythonRuntime {
         let engine = engine(wasm_stack, Some(cache), OptLevel::Speed, true)?;
         let bytes =
             std::fs::read(&path).with_context(|| format!("reading `{}`", path.display()))?;
+        // In use: not stale for another grader's `remove_stale` (best effort: the time only
+        // delays a cleanup).
+        let _ = std::fs::File::options()
+            .append(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(std::time::SystemTime::now()));
         let module =
             host(Module::from_binary(&engine, &bytes)).context("loading the Python runtime")?;
         drop(bytes);
@@ -586,13 +616,12 @@ impl PythonRuntime {
                     .into(),
             ));
         }
-        let program = PythonProgram {
-            source: source.to_vec(),
-            name: guest_name(name),
-        };
-        let exec = self.execute(&program, true, &[], limits);
+        let name = guest_name(name);
+        let exec = self.execute(&call(true, source, &name), &[], limits);
         match exec.outcome {
-            Outcome::Exited(0) => Ok(program),
+            Outcome::Exited(0) => Ok(PythonProgram {
+                call: call(false, source, &name),
+            }),
             Outcome::Exited(2) => Err(LoadError(crate::sanitize::line(
                 String::from_utf8_lossy(&exec.stderr_tail).trim_end(),
             ))),
@@ -602,44 +631,45 @@ impl PythonRuntime {
             Outcome::MemoryLimit { .. } => Err(LoadError(
                 "needed more memory to compile than a case may use".into(),
             )),
-            other => Err(LoadError(format!(
-                "could not be compiled by the Python runtime ({other:?}): {}",
+            Outcome::Exited(status) => Err(LoadError(format!(
+                "could not be compiled by the Python runtime (it exited with status {status}): {}",
                 crate::sanitize::line(&String::from_utf8_lossy(&exec.stderr_tail))
             ))),
+            Outcome::Trapped { message, .. } => Err(LoadError(format!(
+                "could not be compiled by the Python runtime: {}",
+                crate::sanitize::line(&message)
+            ))),
+            Outcome::OutputLimit | Outcome::SleptPastLimit { .. } => Err(LoadError(
+                "could not be compiled by the Python runtime".into(),
+            )),
         }
     }
 
     /// Runs `program` on one case.
     pub fn run(&self, program: &PythonProgram, stdin: &[u8], limits: &Limits) -> Execution {
-        self.execute(program, false, stdin, limits)
+        self.execute(&program.call, stdin, limits)
     }
 
-    fn execute(
-        &self,
-        program: &PythonProgram,
-        check: bool,
-        stdin: &[u8],
-        limits: &Limits,
-    ) -> Execution {
+    /// One fresh instance of the snapshot running the driver call `code`.
+    fn execute(&self, code: &[u8], stdin: &[u8], limits: &Limits) -> Execution {
         let started = Instant::now();
         let limits = Limits {
             memory_bytes: limits.memory_bytes.saturating_add(self.base_memory),
             ..*limits
         };
-        let state = GuestState::resuming(stdin.to_vec(), &limits, Arc::clone(&self.world), None);
-        let code = call(check, &program.source, &program.name);
+        let state = GuestState::in_world(stdin.to_vec(), &limits, Arc::clone(&self.world));
         execute(&self.engine, state, &limits, started, |store| {
             let instance = self.pre.instantiate(&mut *store)?;
-            turn(store, &instance, &code)
+            turn(store, &instance, code)
         })
     }
 }
 
-/// A checked Python source, ready to run on any number of cases.
+/// A checked Python source, ready to run on any number of cases: the driver call that runs
+/// it, made once.
 #[derive(Clone)]
 pub struct PythonProgram {
-    source: Vec<u8>,
-    name: String,
+    call: Vec<u8>,
 }
 
 /// The driver call that runs (or, with `check`, only compiles) `source` as the file `name`:
@@ -650,12 +680,14 @@ fn call(check: bool, source: &[u8], name: &str) -> Vec<u8> {
     } else {
         "__grader_run"
     };
-    let mut code = format!("{function}(bytes.fromhex('");
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut code = format!("{function}(bytes.fromhex('").into_bytes();
+    code.reserve(source.len() * 2 + name.len() + 8);
     for b in source {
-        code.push_str(&format!("{b:02x}"));
+        code.extend([HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
     }
-    code.push_str(&format!("'), {name:?})\n"));
-    code.into_bytes()
+    code.extend(format!("'), {name:?})\n").into_bytes());
+    code
 }
 
 /// The file name tracebacks show: the hand-in's own name, reduced to plain characters (it is

@@ -6,9 +6,9 @@
 //! Written here rather than taken from `wasmtime-wasi` because grading needs what a general
 //! WASI host does not do: a stdout cap that stops the guest at once (the first limit hit is
 //! the verdict), sleeps that advance a virtual clock instantly (a guest that sleeps an hour
-//! costs nothing and is judged at once), and no filesystem code linked in at all. Every
-//! preview 1 function is defined, so programs whose standard library imports the filesystem
-//! still link; those calls fail with `EBADF` as they would with no preopened directory.
+//! costs nothing and is judged at once), and no host filesystem at all. Every preview 1
+//! function is defined, so programs whose standard library imports the filesystem still link;
+//! for a module those calls fail with `EBADF` as they would with no preopened directory.
 
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -150,22 +150,12 @@ impl GuestState {
         }
     }
 
-    /// A guest of a language runtime, in `world`, resuming from `from`: the state its WASI
-    /// calls left when the runtime was pre-initialized (virtual clock, random stream, open
-    /// files), so that every case starts where the snapshot stopped.
-    pub(super) fn resuming(
-        stdin: Vec<u8>,
-        limits: &Limits,
-        world: Arc<World>,
-        from: Option<&GuestState>,
-    ) -> Self {
+    /// A guest of a language runtime, in `world` (its arguments, environment and files). Its
+    /// clocks, random stream and descriptors start afresh, as a module's do: a snapshot of the
+    /// runtime holds none open.
+    pub(super) fn in_world(stdin: Vec<u8>, limits: &Limits, world: Arc<World>) -> Self {
         let mut state = Self::new(stdin, limits);
         state.world = world;
-        if let Some(from) = from {
-            state.clock_ns = from.clock_ns;
-            state.rng = from.rng;
-            state.fds = from.fds.clone();
-        }
         state
     }
 
@@ -645,8 +635,8 @@ pub(super) fn linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
         },
     )?;
 
-    // No file descriptor but stdio exists, and none is a directory or a socket: everything
-    // below fails as it would in a process with no preopened directory.
+    // Nothing below is offered, to a module or to a runtime's read-only files: it fails as in a
+    // process with no preopened directory (`EBADF`).
     answer!(l, "fd_allocate", |_: i32, _: i64, _: i64| EBADF);
     answer!(l, "fd_fdstat_set_rights", |_: i32, _: i64, _: i64| EBADF);
     answer!(l, "fd_filestat_set_size", |_: i32, _: i64| EBADF);
@@ -933,7 +923,7 @@ fn path_bytes(mem: &[u8], path: i32, len: i32) -> Result<Vec<u8>, i32> {
     let len = len as u32 as usize;
     // PATH_MAX: a longer path names nothing here.
     if len > 4096 {
-        return Err(files::EINVAL);
+        return Err(EINVAL);
     }
     range(mem, path, len)
         .map(|r| mem[r].to_vec())
@@ -951,13 +941,15 @@ fn resolve(state: &GuestState, dir: i32, path: &[u8]) -> Result<(Node, usize), i
             (node, size)
         }),
         Some((Handle::File { .. }, _)) => Err(files::ENOTDIR),
-        None => Err(files::EBADF),
+        None => Err(EBADF),
     }
 }
 
 /// The functions that touch files: stdio, and the world's read-only directory when it has one.
-/// Writing, creating, renaming or removing anything fails (`EBADF`, or `EROFS` for a path in
-/// the directory); so does every call when the world has no files.
+/// Opening a file to create or truncate it fails with `EROFS`; writing to an open file fails
+/// with `EBADF` (it was opened read-only), as do the calls that create, rename or remove
+/// (defined with the others in `linker`); every call fails when the world has no files. Path
+/// calls are charged for the path's bytes.
 fn define_files(l: &mut Linker<GuestState>) -> anyhow::Result<()> {
     l.func_wrap(
         MODULE,
@@ -1060,7 +1052,7 @@ fn define_files(l: &mut Linker<GuestState>) -> anyhow::Result<()> {
         MODULE,
         "path_filestat_get",
         |mut c: Ctx<'_>, dir: i32, _flags: i32, path: i32, len: i32, out: i32| {
-            charge(&mut c, 0)?;
+            charge(&mut c, u64::from(len as u32).min(4096))?;
             with_memory(
                 &mut c,
                 |mem, s| {
@@ -1093,7 +1085,7 @@ fn define_files(l: &mut Linker<GuestState>) -> anyhow::Result<()> {
          _inheriting: i64,
          fdflags: i32,
          out: i32| {
-            charge(&mut c, 0)?;
+            charge(&mut c, u64::from(len as u32).min(4096))?;
             with_memory(
                 &mut c,
                 |mem, s| {

@@ -207,6 +207,25 @@ fn hostile_python_files_are_refused_or_contained() {
     );
     // Clobbering the driver's names changes nothing: the run is already under way.
     let reference = std::fs::read_to_string(module("py_q2_3")).expect("reference");
+    // The submission is `__main__` itself, as under `python3 file.py`; rebinding `os._exit`
+    // does not change how its run ends; a byte-order mark is not code.
+    assert_eq!(
+        ran(
+            "main.py",
+            &format!(
+                "import sys\nassert sys.modules['__main__'].__dict__ is globals()\n{reference}"
+            )
+        ),
+        "accepted"
+    );
+    assert_eq!(
+        ran(
+            "exit.py",
+            &format!("import os\nos._exit = lambda status: None\n{reference}")
+        ),
+        "accepted"
+    );
+    assert_eq!(ran("bom.py", &format!("\u{feff}{reference}")), "accepted");
     assert_eq!(
         ran(
             "driver.py",
@@ -272,6 +291,9 @@ fn a_cohort_of_python_hand_ins_is_graded_and_regraded_only_when_changed() {
             "cat",
             vec![("py_q1_1", "q1.1.py"), ("py_syntax_error", "q2.3.py")],
         ),
+        // The same bytes as ann's accepted q1.1.py, handed in as a module: a text file, not
+        // ann's result.
+        ("dan", vec![("py_q1_1", "q1.1.wasm")]),
     ] {
         let folder = cohort.join(student);
         std::fs::create_dir_all(&folder).expect("mkdir");
@@ -311,6 +333,7 @@ fn a_cohort_of_python_hand_ins_is_graded_and_regraded_only_when_changed() {
     assert_eq!(score("bob", "q2.3:code"), "0");
     assert_eq!(score("cat", "q1.1:code"), "14");
     assert_eq!(score("cat", "q2.3:code"), "0");
+    assert_eq!(score("dan", "q1.1:code"), "0");
     let (second, _) = run();
     assert_eq!(
         second["run"]["graded"], 0,
