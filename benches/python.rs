@@ -103,7 +103,7 @@ fn main() -> anyhow::Result<()> {
     // 1. Per case, in process.
     let sandbox = Sandbox::new(512 << 10)?;
     let opened = Instant::now();
-    sandbox.python(&|step| eprintln!("preparing the Python runtime: {step}"))?;
+    sandbox.python()?;
     println!(
         "opening the prepared Python runtime (compile cache hit): {:.0} ms\n",
         ms(opened.elapsed())

@@ -760,13 +760,7 @@ fn list(course: &Course, format: Format) -> anyhow::Result<Exit> {
 /// `grader python`: the runtime prepared (or found prepared) in the cache, and where.
 fn prepare_python(cache_dir: Option<&Path>) -> anyhow::Result<Exit> {
     use crate::sandbox::python;
-    let cache = cache_dir
-        .map(Path::to_path_buf)
-        .or_else(crate::cohort::default_cache_dir)
-        .ok_or_else(|| {
-            anyhow::anyhow!("no cache folder: set XDG_CACHE_HOME or HOME, or pass --cache-dir")
-        })?;
-    let cache = std::path::absolute(&cache).unwrap_or(cache);
+    let cache = python::cache_folder(cache_dir)?;
     let started = std::time::Instant::now();
     // The stack does not change the compiled code: one preparation serves every problem.
     let snapshot = python::prepare_visibly(&cache, 512 << 10)?;

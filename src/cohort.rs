@@ -362,10 +362,8 @@ pub fn run(course: &Course, opts: &Options) -> anyhow::Result<Outcome> {
     // progress, and no student's time is spent waiting for it.
     let code_ids: Vec<String> = problems.iter().map(|p| p.id.clone()).collect();
     if students.iter().any(|(_, dir)| holds_python(dir, &code_ids)) {
-        let cache = opts.cache.clone().or_else(default_cache_dir);
-        if let Some(cache) = cache {
-            crate::sandbox::python::prepare_visibly(&cache, grader.max_wasm_stack())?;
-        }
+        let cache = crate::sandbox::python::cache_folder(opts.cache.as_deref())?;
+        crate::sandbox::python::prepare_visibly(&cache, grader.max_wasm_stack())?;
     }
     let mut bar = progress_bar(students.len(), opts.progress);
     let memo = Memo::default();

@@ -230,7 +230,7 @@ pub fn serve(wasm_stack: usize, cache: Option<&std::path::Path>) -> anyhow::Resu
         };
         let code = match &request.python {
             Some(name) => {
-                if let Err(e) = sandbox.python(&|_| {}) {
+                if let Err(e) = sandbox.python() {
                     send(&Event::HostError(format!("{e:#}")), &[])?;
                     continue;
                 }
@@ -427,16 +427,8 @@ impl Isolated {
     /// one-time cost (minutes) is reported on stderr and never counted against a submission.
     fn prepare_python(&self) -> anyhow::Result<()> {
         let done = self.python.get_or_init(|| {
-            let cache = self
-                .cache
-                .clone()
-                .or_else(crate::cohort::default_cache_dir)
-                .ok_or_else(|| {
-                    "the Python runtime needs a cache folder: set XDG_CACHE_HOME or HOME, or \
-                     pass --cache-dir"
-                        .to_string()
-                })?;
-            super::python::prepare_visibly(&cache, self.wasm_stack)
+            super::python::cache_folder(self.cache.as_deref())
+                .and_then(|cache| super::python::prepare_visibly(&cache, self.wasm_stack))
                 .map(|_| ())
                 .map_err(|e| format!("{e:#}"))
         });

@@ -173,9 +173,6 @@ impl Executor for Sandbox {
         limits: &Limits,
         jobs: usize,
     ) -> anyhow::Result<Result<Vec<Execution>, LoadError>> {
-        if let (Code::Python { .. }, Some(cache)) = (code, &self.python_cache) {
-            python::prepare_visibly(cache, self.wasm_stack)?;
-        }
         let program = match self.load_code(code, limits)? {
             Ok(program) => program,
             Err(reason) => return Ok(Err(reason)),
@@ -282,9 +279,7 @@ impl Sandbox {
             engine,
             wasm_stack: wasm_stack_bytes,
             linker,
-            python_cache: cache
-                .map(Path::to_path_buf)
-                .or_else(crate::cohort::default_cache_dir),
+            python_cache: cache.map(Path::to_path_buf),
             python: OnceLock::new(),
             python_engine,
             ticker_stop,
@@ -293,20 +288,15 @@ impl Sandbox {
     }
 
     /// The Python runtime: prepared under the cache folder if it is not yet (the one-time
-    /// cost, reported step by step through `progress`), then opened, once per sandbox. An
+    /// cost, shown as [`python::prepare_visibly`] shows it), then opened, once per sandbox. An
     /// error is the host's (the runtime is not installed), never the student's.
-    pub fn python(
-        &self,
-        progress: python::Progress<'_>,
-    ) -> anyhow::Result<Arc<python::PythonRuntime>> {
+    pub fn python(&self) -> anyhow::Result<Arc<python::PythonRuntime>> {
         let opened = self.python.get_or_init(|| {
-            let cache = self.python_cache.as_deref().ok_or_else(|| {
-                "the Python runtime needs a cache folder: set XDG_CACHE_HOME or HOME, or pass \
-                 --cache-dir"
-                    .to_string()
-            })?;
-            let runtime = python::prepare(cache, self.wasm_stack, progress)
-                .and_then(|_| python::PythonRuntime::open(cache, self.wasm_stack))
+            let runtime = python::cache_folder(self.python_cache.as_deref())
+                .and_then(|cache| {
+                    python::prepare_visibly(&cache, self.wasm_stack)?;
+                    python::PythonRuntime::open(&cache, self.wasm_stack)
+                })
                 .map_err(|e| format!("{e:#}"))?;
             let _ = self.python_engine.set(runtime.engine().clone());
             Ok(Arc::new(runtime))
@@ -324,7 +314,7 @@ impl Sandbox {
         Ok(match code {
             Code::Wasm(bytes) => self.load(bytes),
             Code::Python { source, name } => {
-                let runtime = self.python(&|_| {})?;
+                let runtime = self.python()?;
                 runtime.load(source, name, limits).map(|program| Program {
                     kind: Kind::Python(runtime, program),
                 })

@@ -254,6 +254,21 @@ fn snapshot_key() -> String {
     crate::spec::hex(&h.finalize())[..16].to_string()
 }
 
+/// The cache folder the runtime is prepared in: `explicit` (`--cache-dir`), else the default
+/// one; absolute, since workers may start elsewhere.
+pub fn cache_folder(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let dir = explicit
+        .map(Path::to_path_buf)
+        .or_else(crate::cohort::default_cache_dir)
+        .ok_or_else(|| {
+            anyhow!(
+                "the Python runtime needs a cache folder: set XDG_CACHE_HOME or HOME, or pass \
+                 --cache-dir"
+            )
+        })?;
+    Ok(std::path::absolute(&dir).unwrap_or(dir))
+}
+
 /// Where the pre-initialized module lives under the compile cache folder `cache`.
 pub fn snapshot_path(cache: &Path) -> PathBuf {
     cache
