@@ -72,6 +72,8 @@ import numpy, numpy as np
 _w = np.asarray([[1.0, 2.0], [3.0, 4.0]])
 float((_w @ _w).sum() + np.exp(_w).max() + np.tanh(_w).min()); json.loads(json.dumps({"a": [1.5, 2]}))
 del _w
+# Codecs and modules the driver uses per case, imported now rather than from the zip per case.
+b"".decode("utf-8-sig"); traceback.TracebackException
 # The interpreter has read its environment; a submission sees none (contract §2).
 os.environ.clear()
 
