@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context as _;
 
-use super::{Files, MissingToolchain, ReadmeParts, Starter, fill, ident};
+use super::{Files, MissingToolchain, ReadmeParts, Starter, fill};
 use crate::compare::FieldType;
 use crate::spec::{Dim, Measure};
 
@@ -69,11 +69,7 @@ fn literal(text: &str) -> String {
 }
 
 fn stub(s: &Starter) -> String {
-    let names: BTreeMap<&str, String> = s
-        .inputs
-        .iter()
-        .map(|i| (i.name.as_str(), ident(&i.name, RESERVED)))
-        .collect();
+    let names = s.input_variables(RESERVED);
     let var = |name: &str| names.get(name).cloned().unwrap_or_else(|| name.to_string());
     let mut read = Vec::new();
     for i in &s.inputs {

@@ -75,6 +75,14 @@ pub struct StarterOutput {
 }
 
 impl Starter {
+    /// Each input's variable in a stub, by the input's name (see [`ident`]).
+    fn input_variables(&self, reserved: &[&str]) -> std::collections::BTreeMap<&str, String> {
+        self.inputs
+            .iter()
+            .map(|i| (i.name.as_str(), ident(&i.name, reserved)))
+            .collect()
+    }
+
     /// The student-visible part of `problem`: no case, no key.
     pub fn of(problem: &Problem) -> Self {
         let outputs = problem
